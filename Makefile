@@ -1,0 +1,56 @@
+# VibeCode — the two commands are `make dev` and `make test`; both set themselves up.
+# Needs only Python >= 3.11 (and a C toolchain) on PATH: uv is installed into .tools/ with pip
+# when it is missing, then `uv sync --frozen` installs the locked environment from PyPI.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+VIBE_HOST ?= 127.0.0.1
+VIBE_PORT ?= 8000
+export VIBE_HOST VIBE_PORT
+
+.PHONY: help bootstrap dev test test-fast lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv>=0.13,<0.14"
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+bootstrap: .venv/.synced  ## install uv (if missing) and the locked environment
+
+dev: bootstrap  ## run the API on its embedded defaults (Ctrl-C stops everything)
+	@echo ""
+	@echo "  VibeCode API → http://$(VIBE_HOST):$(VIBE_PORT)/   (OpenAPI: /schema)"
+	@echo "  try:  curl -s http://$(VIBE_HOST):$(VIBE_PORT)/api/health"
+	@echo ""
+	exec $(RUN) python -m vibecode_api
+
+test: bootstrap  ## the whole test suite
+	$(RUN) pytest
+
+lint: bootstrap  ## ruff (lint + format check) and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: bootstrap  ## apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+bench: bootstrap  ## every benchmark → docs/benchmarks.md and docs/benchmarks.json
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; } || \
+	  { echo "wrk is needed: apt-get install wrk"; exit 1; }
+	$(RUN) python -m benchmarks.run
+
+clean:  ## remove the environment and local data (.vibe)
+	rm -rf .venv .tools .vibe .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,144 @@
+"""What every benchmark area shares: the machine, a server process, wrk, and a results table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Row:
+    metric: str
+    value: float | str
+    unit: str = ""
+    target: str = ""
+    ok: bool | None = None
+    note: str = ""
+
+
+@dataclass
+class Area:
+    title: str
+    command: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A server command on a free loopback port, timed from spawn to its readiness URL."""
+
+    def __init__(
+        self, argv: list[str], env: dict[str, str], ready_path: str, cwd: Path | None = None
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.cwd = cwd or Path(tempfile.mkdtemp(prefix="vibe-bench-"))
+        full = {**os.environ, **env, "VIBE_PORT": str(self.port)}
+        argv = [a.replace("{port}", str(self.port)) for a in argv]
+        self.log = (self.cwd / "server.log").open("ab")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            argv, env=full, cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.ready_path = ready_path
+
+    def wait_ready(self, timeout: float = 60) -> float:
+        """Seconds from spawn until the readiness URL answered 200."""
+        deadline = self.started + timeout
+        with httpx.Client(timeout=1) as client:
+            while time.perf_counter() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited {self.proc.returncode}; see {self.log.name}")
+                try:
+                    if client.get(self.url + self.ready_path).status_code == 200:
+                        return time.perf_counter() - self.started
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.01)
+        raise RuntimeError(f"not ready after {timeout}s")
+
+    def rss_mb(self) -> dict[str, float]:
+        """RSS of the main process and of each worker (its children), in MiB."""
+        main = psutil.Process(self.proc.pid)
+        out = {"main": main.memory_info().rss / 2**20}
+        for i, child in enumerate(
+            c for c in main.children(recursive=True) if c.name() != "postgres"
+        ):
+            out[f"worker{i + 1}"] = child.memory_info().rss / 2**20
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def wrk(
+    url: str, *, seconds: int = 10, connections: int = 50, threads: int = 1
+) -> dict[str, float]:
+    """Run wrk against a URL; requests/s and latency percentiles."""
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise RuntimeError("wrk is not installed (make bench installs it with apt-get as root)")
+    out = subprocess.run(
+        [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    result = {"rps": rps}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+            result[f"p{pct}_ms"] = float(m.group(1)) * scale
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non2xx"] = float(errors.group(1)) if errors else 0.0
+    return result
+
+
+def api_argv() -> list[str]:
+    return [sys.executable, "-m", "vibecode_api"]

@@ -1,0 +1,112 @@
+"""API core: start-to-ready (embedded database included), probe throughput per ASGI server,
+and idle memory. Targets from issue 2: ready <= 3 s, idle RSS <= 128 MB."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from ._harness import Area, Row, Server, api_argv, wrk
+
+READY = "/api/health/ready"
+
+
+def _start_to_ready(data_dir: Path) -> float:
+    server = Server(api_argv(), {"VIBE_DATA_DIR": str(data_dir)}, READY)
+    try:
+        return server.wait_ready()
+    finally:
+        server.stop()
+
+
+def run(quick: bool = False) -> Area:
+    area = Area("API core", "make bench  (benchmarks/api_core.py)")
+    data = Path(tempfile.mkdtemp(prefix="vibe-bench-core-"))
+    cold = _start_to_ready(data / "d")  # includes initdb of a brand-new data folder
+    warm = [_start_to_ready(data / "d") for _ in range(3 if quick else 5)]
+    area.rows.append(
+        Row(
+            "start to ready, first start (initdb + migrations)",
+            round(cold, 2),
+            "s",
+            "<= 3 s",
+            cold <= 3,
+        )
+    )
+    median = statistics.median(warm)
+    area.rows.append(
+        Row(
+            "start to ready, existing data folder (median)",
+            round(median, 2),
+            "s",
+            "<= 3 s",
+            median <= 3,
+            f"{len(warm)} runs",
+        )
+    )
+
+    seconds = 5 if quick else 10
+    servers = {
+        "granian": api_argv(),
+        "uvicorn": [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "vibecode_api.app:create_app_from_env",
+            "--port",
+            "{port}",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+    }
+    for name, argv in servers.items():
+        server = Server(argv, {"VIBE_DATA_DIR": str(data / name), "VIBE_LOG_LEVEL": "warn"}, READY)
+        try:
+            server.wait_ready()
+            if name == "granian":
+                with httpx.Client() as client:
+                    for _ in range(200):
+                        client.get(server.url + "/api/health")
+                time.sleep(2)  # settle before sampling idle memory
+                rss = server.rss_mb()
+                worker = max(v for k, v in rss.items() if k != "main")
+                area.rows.append(
+                    Row(
+                        "idle RSS, API worker",
+                        round(worker, 1),
+                        "MiB",
+                        "<= 128 MB",
+                        worker <= 128 * 1e6 / 2**20,
+                        f"supervisor process {rss['main']:.1f} MiB",
+                    )
+                )
+                area.raw["rss_mb"] = rss
+            result = wrk(server.url + "/api/health/live", seconds=seconds)
+            area.raw[f"wrk_{name}"] = result
+            area.rows.append(
+                Row(
+                    f"GET /api/health/live, {name}, 1 worker, wrk -t1 -c50",
+                    round(result["rps"]),
+                    "req/s",
+                    "",
+                    None,
+                    f"p50 {result.get('p50_ms', 0):.2f} ms, "
+                    f"p99 {result.get('p99_ms', 0):.2f} ms, "
+                    f"non-2xx {int(result['non2xx'])}",
+                )
+            )
+        finally:
+            server.stop()
+    g, u = area.raw["wrk_granian"]["rps"], area.raw["wrk_uvicorn"]["rps"]
+    area.notes.append(
+        f"granian serves {g / u:.2f}x uvicorn's requests/s on the same app: "
+        "it is the server `python -m vibecode_api` runs."
+    )
+    return area

@@ -1,0 +1,130 @@
+"""The Litestar application: `create_app(settings)` wires state, layers and routes.
+
+Request path, outermost first: request context (id, access log, counters) → Prometheus → the
+write guard (dry run) → the handler. The lifespan opens the database — the embedded server when
+no URL is configured — applies migrations, and on shutdown stops taking new work, lets the server
+drain in-flight requests, closes the pool and releases the embedded server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from . import __version__, logs
+from .audit import Audit, write_guard
+from .db import Database
+from .db.embedded import EmbeddedPostgres
+from .errors import EXCEPTION_HANDLERS
+from .middleware import RequestContextMiddleware
+from .routes import health, monitoring
+from .settings import Settings, load_settings
+from .stats import RequestStats
+
+log = logs.get_logger(__name__)
+
+MIGRATION_RETRY_SECONDS = 2.0
+
+
+async def _migrate_until_done(db: Database) -> None:
+    """Retry while the database is away: it is outside our process, so polling is the way."""
+    while True:
+        await anyio.sleep(MIGRATION_RETRY_SECONDS)
+        if await db.migrate():
+            return
+
+
+def _lifespan(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        if settings.database_url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            url = await anyio.to_thread.run_sync(embedded.start)
+        else:
+            url = settings.database_url.get_secret_value()
+        db = Database(url, max_size=settings.db_pool_size, timeout_ms=settings.db_timeout)
+        await db.open()
+        app.state.db = db
+        try:
+            async with anyio.create_task_group() as tg:
+                if not await db.migrate():
+                    tg.start_soon(_migrate_until_done, db)
+                log.info(
+                    "api_started",
+                    version=__version__,
+                    embedded_db=embedded is not None,
+                    dry_run=settings.dry_run,
+                    audit=settings.audit,
+                )
+                try:
+                    yield
+                finally:
+                    app.state.draining = True
+                    tg.cancel_scope.cancel()
+        finally:
+            await db.close()
+            if embedded is not None:
+                await anyio.to_thread.run_sync(embedded.stop)
+            log.info("api_stopped")
+
+    return lifespan
+
+
+class _Metrics(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litestar:
+    logs.configure(settings.log_level.value, settings.secret_values())
+    if settings.dev_user:
+        log.warning(
+            "dev_user_enabled",
+            user=settings.dev_user,
+            detail="header-less requests from trusted peers act as this user; "
+            "never set VIBE_DEV_USER in production",
+        )
+    stats = RequestStats()
+    # Probes and scrapes are left out of the request metrics: they are noise there, and the
+    # plugin's per-request cost (~30 us) would dominate the cheapest route (docs/benchmarks.md).
+    prometheus = PrometheusConfig(
+        app_name="vibecode-api",
+        prefix="vibecode_api",
+        group_path=True,
+        exclude=["^/metrics", "^/api/health"],
+    )
+    app = Litestar(
+        route_handlers=[*health.handlers, *monitoring.handlers, _Metrics, *extra_handlers],
+        lifespan=[_lifespan(settings)],
+        state=State(
+            {
+                "settings": settings,
+                "stats": stats,
+                "audit": Audit(settings.audit),
+                "draining": False,
+            }
+        ),
+        middleware=[prometheus.middleware],
+        guards=[write_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),
+        logging_config=None,
+        debug=False,
+    )
+    # Outside Litestar's own exception layer, so unknown routes (404/405) are counted and logged
+    # too: route-level middleware never sees them.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, stats)  # type: ignore[assignment]
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """The server's factory: settings from the environment (exit 2 when invalid)."""
+    return create_app(load_settings())

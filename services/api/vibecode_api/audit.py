@@ -1,0 +1,101 @@
+"""The audit log and the dry-run switch: one writer that every write endpoint uses.
+
+A write handler declares itself with `opt={"audit": "<action>"}`. The app-wide `write_guard` then
+refuses it while `VIBE_DRY_RUN` is on (error `dry_run`, the attempt recorded), and handlers call
+`Audit.record` inside their own transaction, so an audited write and its audit row land together.
+`VIBE_AUDIT=false` turns recording off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from psycopg.types.json import Jsonb
+
+from .errors import ApiError
+from .logs import get_logger
+
+log = get_logger(__name__)
+
+DRY_RUN_STATUS = 403
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    identity = connection.scope.get("state", {}).get("identity")
+    return getattr(identity, "user", None) or "anonymous"
+
+
+def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return str(connection.scope.get("state", {}).get("request_id", ""))
+
+
+class Audit:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    async def record(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        *,
+        actor: str,
+        action: str,
+        outcome: str,
+        target: str = "",
+        request_id: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        if not self.enabled:
+            return
+        await conn.execute(
+            "INSERT INTO audit_events (actor, action, target, outcome, request_id, detail)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (actor, action, target, outcome, request_id, Jsonb(detail or {})),
+        )
+
+    async def record_for(
+        self,
+        connection: ASGIConnection[Any, Any, Any, Any],
+        action: str,
+        outcome: str,
+        *,
+        target: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Record on its own connection: for refusals, where no write transaction exists."""
+        if not self.enabled:
+            return
+        db = connection.app.state.db
+        try:
+            async with db.connection() as conn:
+                await self.record(
+                    conn,
+                    actor=actor_of(connection),
+                    action=action,
+                    outcome=outcome,
+                    target=target,
+                    request_id=request_id_of(connection),
+                    detail=detail,
+                )
+        except ApiError:
+            # The refusal itself must still reach the client when the database is down.
+            log.warning("audit_unrecorded", action=action, outcome=outcome)
+
+
+async def write_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    action = handler.opt.get("audit")
+    if not action or not connection.app.state.settings.dry_run:
+        return
+    await connection.app.state.audit.record_for(
+        connection, action, "blocked_dry_run", target=connection.url.path
+    )
+    raise ApiError(
+        DRY_RUN_STATUS,
+        "dry_run",
+        f"{action} was not performed: VIBE_DRY_RUN=true blocks every write; "
+        "unset it to allow writes",
+    )

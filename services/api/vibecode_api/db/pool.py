@@ -1,0 +1,88 @@
+"""The async connection pool, and the translation of "database gone" into a 503.
+
+A broken connection is checked and discarded when it is handed out, and the pool opens new ones on
+demand, so when the database comes back the API recovers by itself without a restart. Waiting for a
+connection is bounded by `VIBE_DB_TIMEOUT`; past it the caller gets `DatabaseUnavailable` (503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from ..errors import DatabaseUnavailable
+from ..logs import get_logger
+from . import migrate
+
+log = get_logger(__name__)
+
+
+class Database:
+    def __init__(self, url: str, *, max_size: int = 10, timeout_ms: int = 3000) -> None:
+        self.url = url
+        self.timeout = timeout_ms / 1000
+        self._schema = anyio.Event()
+        self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            timeout=self.timeout,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            reconnect_timeout=3600,
+            name="vibecode",
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def migrate(self) -> bool:
+        """Apply pending migrations; False (and logged) when the database is unreachable."""
+        try:
+            applied = await migrate.apply(self.url)
+        except psycopg.OperationalError as err:
+            log.warning("migrations_pending_database_unreachable", error=str(err).splitlines()[0])
+            return False
+        self._schema.set()
+        if applied:
+            log.info("migrations_applied", migrations=applied)
+        return True
+
+    @property
+    def schema_ready(self) -> bool:
+        return self._schema.is_set()
+
+    async def wait_schema(self) -> None:
+        """Until migrations have been applied (they are retried while the database is away)."""
+        await self._schema.wait()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection (autocommit; use `conn.transaction()` for atomic work)."""
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as err:
+            raise DatabaseUnavailable() from err
+
+    async def ping(self) -> tuple[bool, float | str]:
+        """(ok, latency ms) or (False, reason) — for health and readiness."""
+        import time
+
+        started = time.perf_counter()
+        try:
+            async with self.pool.connection(timeout=min(self.timeout, 2.0)) as conn:
+                await conn.execute("SELECT 1")
+        except (PoolTimeout, psycopg.OperationalError) as err:
+            return False, type(err).__name__
+        return True, round((time.perf_counter() - started) * 1000, 2)

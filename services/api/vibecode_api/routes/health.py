@@ -1,0 +1,83 @@
+"""Health (`/api/health`), and the Kubernetes probes (`/live`, `/ready`).
+
+Unhealthy (503) when the database is unreachable or its schema is not in place; degraded (still
+200) when something needs attention but requests are served: memory above `VIBE_MEMORY_WARN_MB`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+_process = psutil.Process()
+
+
+def rss_mb() -> float:
+    return round(_process.memory_info().rss / 2**20, 1)
+
+
+def _config_check(state: State) -> dict[str, Any]:
+    s = state.settings
+    return {"status": "ok", "dryRun": s.dry_run, "audit": s.audit, "devUser": bool(s.dev_user)}
+
+
+def _provider_check(state: State) -> dict[str, Any]:
+    s = state.settings
+    providers = [{"name": p, "configured": bool(s.api_key(p))} for p in s.chain]
+    online = any(p["configured"] for p in providers)
+    return {"status": "ok", "mode": "online" if online else "offline", "providers": providers}
+
+
+async def _database_check(state: State) -> dict[str, Any]:
+    ok, info = await state.db.ping()
+    if not ok:
+        return {"status": "error", "error": f"unreachable ({info})"}
+    if not state.db.schema_ready:
+        return {"status": "error", "error": "schema migrations not applied yet"}
+    return {"status": "ok", "latencyMs": info}
+
+
+def _memory_check(state: State) -> dict[str, Any]:
+    rss, limit = rss_mb(), state.settings.memory_warn_mb
+    return {"status": "ok" if rss <= limit else "warn", "rssMb": rss, "limitMb": limit}
+
+
+@get("/api/health", tags=["health"], summary="Overall health with its checks")
+async def health(state: State) -> Response[dict[str, Any]]:
+    checks = {
+        "config": _config_check(state),
+        "provider": _provider_check(state),
+        "database": await _database_check(state),
+        "memory": _memory_check(state),
+    }
+    statuses = {c["status"] for c in checks.values()}
+    if "error" in statuses:
+        overall, code = "unhealthy", HTTP_503_SERVICE_UNAVAILABLE
+    elif statuses - {"ok"}:
+        overall, code = "degraded", HTTP_200_OK
+    else:
+        overall, code = "healthy", HTTP_200_OK
+    return Response({"status": overall, "checks": checks}, status_code=code)
+
+
+@get("/api/health/live", tags=["health"], summary="Liveness probe: the event loop answers")
+async def live() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@get("/api/health/ready", tags=["health"], summary="Readiness probe: the database is usable")
+async def ready(state: State) -> Response[dict[str, Any]]:
+    db = await _database_check(state)
+    if state.get("draining") or db["status"] != "ok":
+        reason = "shutting down" if state.get("draining") else db["error"]
+        return Response(
+            {"status": "not_ready", "reason": reason}, status_code=HTTP_503_SERVICE_UNAVAILABLE
+        )
+    return Response({"status": "ready"}, status_code=HTTP_200_OK)
+
+
+handlers = [health, live, ready]

@@ -1,0 +1,267 @@
+"""Configuration: every setting is an environment variable, validated once at start.
+
+One `Settings` object is built from the environment (12-factor). A bad value is reported as a
+single line naming the variable, the value and what is allowed, and start-up exits with status 2
+(see `load_settings`). Field descriptions double as the "allowed" text and as README reference.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROVIDERS: tuple[str, ...] = ("megallm", "openrouter", "agentrouter", "routeway")
+"""The provider chain the product knows, in the seeds' fallback order."""
+
+DEFAULT_BASE_URLS: dict[str, str] = {
+    "megallm": "https://ai.megallm.io/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "agentrouter": "https://agentrouter.org/v1",
+    "routeway": "https://api.routeway.ai/v1",
+}
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warn = "warn"
+    warning = "warning"
+    error = "error"
+
+
+class EmbeddingsMode(StrEnum):
+    local = "local"
+    provider = "provider"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _key(name: str) -> Any:
+    """A provider API key: read from `<NAME>_API_KEY`, as the seeds name them."""
+    env = f"{name.upper()}_API_KEY"
+    return Field(
+        default=None,
+        validation_alias=AliasChoices(env),
+        description=f"API key for {name}; unset skips the provider",
+    )
+
+
+def _base_url(name: str) -> Any:
+    env = f"VIBE_{name.upper()}_BASE_URL"
+    return Field(
+        default=DEFAULT_BASE_URLS[name],
+        validation_alias=AliasChoices(env),
+        description=f"{name}'s OpenAI-compatible base URL (http or https URL)",
+    )
+
+
+class Settings(BaseSettings):
+    """All `VIBE_*` settings of the API (and the CLI's `serve`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VIBE_", case_sensitive=False, extra="ignore", populate_by_name=True
+    )
+
+    # -- server ---------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="address to bind")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port, 1-65535")
+    workers: int = Field(1, ge=1, le=64, description="server worker processes, 1-64")
+    data_dir: Path = Field(
+        Path(".vibe"), description="folder for the embedded database and local workspaces"
+    )
+    shutdown_timeout: int = Field(
+        30, ge=1, le=600, description="seconds in-flight requests get to finish on stop, 1-600"
+    )
+
+    # -- database -------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        None,
+        description="postgresql:// URL; unset starts an embedded PostgreSQL in VIBE_DATA_DIR",
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="connections per process, 1-200")
+    db_timeout: int = Field(
+        3000,
+        ge=50,
+        le=120_000,
+        description="ms to wait for a database connection before answering 503, 50-120000",
+    )
+
+    # -- seed table (cli-production-readiness.md) -------------------------------------------
+    provider: str = Field("megallm", description=f"primary provider, one of {', '.join(PROVIDERS)}")
+    fallback_providers: Annotated[list[str], NoDecode] = Field(
+        ["openrouter", "agentrouter", "routeway"],
+        description=f"comma-separated fallback providers from {', '.join(PROVIDERS)}",
+    )
+    model: str = Field(
+        "qwen/qwen3-next-80b-a3b-instruct", min_length=1, description="default chat model"
+    )
+    timeout: int = Field(
+        60_000, ge=100, le=600_000, description="per-attempt provider timeout in ms, 100-600000"
+    )
+    max_retries: int = Field(3, ge=0, le=10, description="retries per provider, 0-10")
+    dry_run: bool = Field(False, description="true blocks every write with error dry_run")
+    audit: bool = Field(True, description="false turns the audit log off")
+    log_level: LogLevel = Field(
+        LogLevel.info, description="one of debug, info, warn, warning, error"
+    )
+
+    # -- identity ----------------------------------------------------------------------------
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(
+        [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")],
+        description="comma-separated CIDRs whose Remote-* headers are honoured",
+    )
+    dev_user: str | None = Field(
+        None, description="local user for header-less requests from trusted peers (dev only)"
+    )
+    premium_groups: Annotated[list[str], NoDecode] = Field(
+        ["vibecode-premium"], description="comma-separated groups that grant the premium tier"
+    )
+    admin_groups: Annotated[list[str], NoDecode] = Field(
+        ["vibecode-admins"], description="comma-separated groups that grant admin"
+    )
+
+    # -- embeddings ---------------------------------------------------------------------------
+    embeddings: EmbeddingsMode = Field(EmbeddingsMode.local, description="local or provider")
+    embedding_model: str = Field(
+        "text-embedding-3-small", min_length=1, description="model for provider embeddings"
+    )
+
+    # -- health -----------------------------------------------------------------------------
+    memory_warn_mb: int = Field(
+        512, ge=16, description="RSS in MiB above which health reports degraded, >= 16"
+    )
+
+    # -- providers: keys and base URLs ---------------------------------------------------------
+    megallm_api_key: SecretStr | None = _key("megallm")
+    openrouter_api_key: SecretStr | None = _key("openrouter")
+    agentrouter_api_key: SecretStr | None = _key("agentrouter")
+    routeway_api_key: SecretStr | None = _key("routeway")
+    megallm_base_url: str = _base_url("megallm")
+    openrouter_base_url: str = _base_url("openrouter")
+    agentrouter_base_url: str = _base_url("agentrouter")
+    routeway_base_url: str = _base_url("routeway")
+
+    @field_validator("fallback_providers", "premium_groups", "admin_groups", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _cidrs(cls, value: Any) -> Any:
+        parts = _split_csv(value)
+        if isinstance(parts, list):
+            return [
+                ipaddress.ip_network(p, strict=False) if isinstance(p, str) else p for p in parts
+            ]
+        return parts
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in PROVIDERS:
+            raise ValueError("unknown provider")
+        return value
+
+    @field_validator("fallback_providers")
+    @classmethod
+    def _known_providers(cls, value: list[str]) -> list[str]:
+        value = [v.lower() for v in value]
+        unknown = [v for v in value if v not in PROVIDERS]
+        if unknown:
+            raise ValueError(f"unknown provider {unknown[0]!r}")
+        return value
+
+    @field_validator(
+        "megallm_base_url", "openrouter_base_url", "agentrouter_base_url", "routeway_base_url"
+    )
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _pg_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("not a postgresql:// URL")
+        return value
+
+    # -- derived ------------------------------------------------------------------------------
+    @property
+    def chain(self) -> list[str]:
+        """Providers in the order they are tried, each once."""
+        return list(dict.fromkeys([self.provider, *self.fallback_providers]))
+
+    def api_key(self, provider: str) -> str | None:
+        secret: SecretStr | None = getattr(self, f"{provider}_api_key")
+        return secret.get_secret_value() if secret else None
+
+    def base_url(self, provider: str) -> str:
+        return str(getattr(self, f"{provider}_base_url"))
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so that logs can mask them wherever they appear."""
+        values = [self.api_key(p) for p in PROVIDERS]
+        if self.database_url is not None:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.database_url.get_secret_value()).password
+            values.append(password)
+        return [v for v in values if v]
+
+
+def env_name(field: str) -> str:
+    """The environment variable a field is read from."""
+    info = Settings.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"VIBE_{field.upper()}"
+
+
+def describe_error(err: ValidationError) -> str:
+    """One line: the first invalid variable, its value and what it allows."""
+    first = err.errors()[0]
+    loc = first["loc"]
+    name = str(loc[0]) if loc else ""
+    by_env = {env_name(f).lower(): f for f in Settings.model_fields}
+    field = name if name in Settings.model_fields else by_env.get(name.lower(), "")
+    if field:
+        var = env_name(field)
+        allowed = Settings.model_fields[field].description or ""
+    else:
+        var, allowed = name, ""
+    value = first.get("input")
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    secret = field.endswith("api_key") or field == "database_url"
+    shown = "***" if secret else repr(value)
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid configuration: {var}={shown}: {reason}; allowed: {allowed}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, or exit 2 with one line naming what is wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        print(describe_error(err), file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,116 @@
+"""API fixtures: the real app over a real database, driven in-process or as a real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from vibecode_api.app import create_app
+
+from ..conftest import PYTHON
+
+
+@pytest.fixture
+def make_client(make_settings: Callable[..., Any]) -> Iterator[Callable[..., TestClient[Litestar]]]:
+    """Build the app with settings overrides (and optional extra handlers) and open a client."""
+    opened: list[TestClient[Litestar]] = []
+
+    def build(extra_handlers: tuple[Any, ...] = (), **overrides: Any) -> TestClient[Litestar]:
+        client = TestClient(
+            create_app(make_settings(**overrides), extra_handlers), raise_server_exceptions=False
+        )
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield build
+    for client in reversed(opened):
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient[Litestar]]) -> TestClient[Litestar]:
+    return make_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ApiProcess:
+    """`python -m vibecode_api` as a real process on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        full_env = {**os.environ, "VIBE_PORT": str(self.port), **env}
+        self._out = log.open("ab")
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "vibecode_api"],
+            env=full_env,
+            cwd=cwd,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"API exited {self.proc.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/api/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling a real process for readiness, not synchronising tests
+        raise AssertionError(f"API not ready in {timeout}s:\n{self.output()}")
+
+    def children(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children(recursive=True)
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> int:
+        """Signal the server; SIGKILL takes its workers down with it, as a crash would."""
+        if self.proc.poll() is None:
+            victims = self.children() if sig == signal.SIGKILL else []
+            self.proc.send_signal(sig)
+            for child in victims:
+                child.kill()
+        code = self.proc.wait(timeout)
+        self._out.close()
+        return code
+
+    def output(self) -> str:
+        if not self._out.closed:
+            self._out.flush()
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def api_process(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
+    started: list[ApiProcess] = []
+
+    def start(env: dict[str, str] | None = None, cwd: Path | None = None) -> ApiProcess:
+        log = tmp_path / f"api-{len(started)}.log"
+        proc = ApiProcess(env or {}, cwd or tmp_path, log)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.proc.poll() is None:
+            proc.stop(signal.SIGKILL)

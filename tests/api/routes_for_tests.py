@@ -1,0 +1,44 @@
+"""Handlers that exist only in tests: they exercise shared mechanisms before real routes do."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody, QueryParameter
+from vibecode_api.audit import actor_of, request_id_of
+
+
+@post("/test/notes", opt={"audit": "note.create"}, status_code=201)
+async def create_note(
+    request: Request[Any, Any, Any], state: State, data: JSONBody[dict[str, str]]
+) -> dict:
+    """A trivial audited write, the way every real write endpoint records itself."""
+    async with state.db.connection() as conn, conn.transaction():
+        await state.audit.record(
+            conn,
+            actor=actor_of(request),
+            action="note.create",
+            target=data.get("title", ""),
+            outcome="success",
+            request_id=request_id_of(request),
+        )
+    return {"title": data.get("title", "")}
+
+
+@get("/test/audit")
+async def list_audit(state: State) -> list[dict[str, Any]]:
+    async with state.db.connection() as conn:
+        cur = await conn.execute(
+            "SELECT actor, action, target, outcome, request_id FROM audit_events ORDER BY id"
+        )
+        return await cur.fetchall()
+
+
+@get("/test/boom")
+async def boom(secret: Annotated[str, QueryParameter()] = "") -> None:
+    raise RuntimeError(f"exploded while holding {secret}")
+
+
+HANDLERS = (create_note, list_audit, boom)
