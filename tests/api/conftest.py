@@ -20,6 +20,8 @@ from vibecode_api.app import create_app
 
 from ..conftest import PYTHON
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
 def make_client(make_settings: Callable[..., Any]) -> Iterator[Callable[..., TestClient[Litestar]]]:
@@ -53,18 +55,20 @@ def free_port() -> int:
 class ApiProcess:
     """`python -m vibecode_api` as a real process on a free loopback port."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], cwd: Path, log: Path, target: str | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         full_env = {**os.environ, "VIBE_PORT": str(self.port), **env}
         self._out = log.open("ab")
+        argv = [PYTHON, "-m", "vibecode_api"]
+        if target:  # another app factory, served exactly as the entry point serves its own
+            argv = [PYTHON, "-c", f"from vibecode_api.__main__ import serve; serve({target!r})"]
+            full_env["PYTHONPATH"] = str(REPO)
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "vibecode_api"],
-            env=full_env,
-            cwd=cwd,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
+            argv, env=full_env, cwd=cwd, stdout=self._out, stderr=subprocess.STDOUT
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -104,9 +108,11 @@ class ApiProcess:
 def api_process(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
     started: list[ApiProcess] = []
 
-    def start(env: dict[str, str] | None = None, cwd: Path | None = None) -> ApiProcess:
+    def start(
+        env: dict[str, str] | None = None, cwd: Path | None = None, target: str | None = None
+    ) -> ApiProcess:
         log = tmp_path / f"api-{len(started)}.log"
-        proc = ApiProcess(env or {}, cwd or tmp_path, log)
+        proc = ApiProcess(env or {}, cwd or tmp_path, log, target)
         started.append(proc)
         return proc
 

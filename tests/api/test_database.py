@@ -4,6 +4,8 @@ across restarts; a server left behind by a killed API is adopted, never duplicat
 from __future__ import annotations
 
 import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +118,27 @@ def test_a_killed_api_leaves_a_server_that_the_next_start_adopts_and_stops(
     assert httpx.get(f"{second.url}/api/health").json()["status"] == "healthy"
     assert second.stop(signal.SIGINT) == 0
     assert _postgres_running_on(tmp_path / "data") == []
+
+
+def test_shutdown_lets_in_flight_requests_finish_and_stops_the_database(
+    api_process: Any,
+    tmp_path: Path,
+) -> None:
+    api = api_process({"VIBE_DATA_DIR": str(tmp_path / "data")}, target="tests.api.slow_app:create")
+    api.wait_ready()
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(httpx.get, f"{api.url}/test/slow?seconds=1.5", timeout=30)
+        _until_in_flight(api.url, 2)
+        assert api.stop(signal.SIGTERM) == 0
+        answer = slow.result(30)
+    assert (answer.status_code, answer.json()) == (200, {"status": "finished"})
+    assert _postgres_running_on(tmp_path / "data") == []
+    assert '"api_stopped"' in api.output()
+
+
+def _until_in_flight(url: str, count: int, timeout: float = 10) -> None:
+    """Until the server reports `count` requests in flight (this poll is one of them)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client() as client:
+        while client.get(f"{url}/api/monitoring/metrics").json()["inFlight"] < count:
+            assert time.monotonic() < deadline, "the slow request never reached the server"

@@ -8,14 +8,15 @@ PostgreSQL so that it outlives worker restarts and is stopped exactly once, when
 
 from __future__ import annotations
 
-import os
-
 from . import logs
 from .db.embedded import EmbeddedPostgres
 from .settings import load_settings
 
+APP_FACTORY = "vibecode_api.app:create_app_from_env"
 
-def main() -> None:
+
+def serve(target: str = APP_FACTORY) -> None:
+    """Validate settings, hold the embedded database if any, and serve `target` (a factory)."""
     settings = load_settings()
     logs.configure(settings.log_level.value, settings.secret_values())
     log = logs.get_logger("vibecode_api")
@@ -29,10 +30,9 @@ def main() -> None:
         if embedded is not None:
             # Workers adopt the same server (one per data folder, never two).
             embedded.start()
-        os.environ.setdefault("VIBE_DATA_DIR", str(settings.data_dir))
         log.info("serving", url=f"http://{settings.host}:{settings.port}", workers=settings.workers)
         Granian(
-            "vibecode_api.app:create_app_from_env",
+            target,
             factory=True,
             address=settings.host,
             port=settings.port,
@@ -44,6 +44,10 @@ def main() -> None:
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def main() -> None:
+    serve()
 
 
 if __name__ == "__main__":

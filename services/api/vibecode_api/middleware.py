@@ -55,9 +55,11 @@ class RequestContextMiddleware:
             await send(message)
 
         token = request_id_var.set(request_id)
+        self.stats.in_flight += 1
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            self.stats.in_flight -= 1
             latency_ms = (time.perf_counter() - started) * 1000
             self.stats.record(status, latency_ms)
             path = scope["path"]

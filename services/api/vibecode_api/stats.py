@@ -18,6 +18,7 @@ class RequestStats:
     client_error_count: int = 0
     total_latency_ms: float = 0.0
     max_latency_ms: float = 0.0
+    in_flight: int = 0
 
     def record(self, status: int, latency_ms: float) -> None:
         self.request_count += 1
@@ -38,4 +39,5 @@ class RequestStats:
             "avgLatency": round(self.total_latency_ms / count, 3) if count else 0.0,
             "maxLatency": round(self.max_latency_ms, 3),
             "uptime": round(time.monotonic() - self.started, 3),
+            "inFlight": self.in_flight,
         }
