@@ -50,7 +50,7 @@ def test_outage_gives_503_and_recovers_by_itself(
         assert refused.headers["retry-after"] == "5"
 
         own_server.restart_server()
-        assert client.get("/api/health").json()["status"] == "healthy"
+        _until_healthy(client, within=10)  # the pool's reconnect window is 2 s
         assert client.get("/api/health/ready").status_code == 200
         assert client.post("/test/notes", json={"title": "after"}).status_code == 201
         titles = [e["target"] for e in client.get("/test/audit").json()]
@@ -85,6 +85,12 @@ def test_data_survives_an_api_restart_on_the_embedded_database(tmp_path: Path) -
     with TestClient(create_app(settings, HANDLERS)) as client:
         assert [e["target"] for e in client.get("/test/audit").json()] == ["kept"]
     assert not _postgres_running_on(tmp_path / "data")
+
+
+def _until_healthy(client: Any, within: float) -> None:
+    deadline = time.monotonic() + within
+    while client.get("/api/health").json()["status"] != "healthy":
+        assert time.monotonic() < deadline, f"not healthy {within}s after the database returned"
 
 
 async def _within(seconds: float, wait: Any) -> None:

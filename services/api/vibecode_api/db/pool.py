@@ -1,7 +1,8 @@
 """The async connection pool, and the translation of "database gone" into a 503.
 
 A broken connection is checked and discarded when it is handed out, and the pool opens new ones on
-demand, so when the database comes back the API recovers by itself without a restart. Waiting for a
+demand, so when the database comes back the API recovers by itself, within about two seconds,
+without a restart. Waiting for a
 connection is bounded by `VIBE_DB_TIMEOUT`; past it the caller gets `DatabaseUnavailable` (503).
 """
 
@@ -22,6 +23,8 @@ from . import migrate
 
 log = get_logger(__name__)
 
+RECONNECT_WINDOW = 2.0
+
 
 class Database:
     def __init__(self, url: str, *, max_size: int = 10, timeout_ms: int = 3000) -> None:
@@ -36,7 +39,10 @@ class Database:
             timeout=self.timeout,
             check=AsyncConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": dict_row},
-            reconnect_timeout=3600,
+            # psycopg_pool retries a lost connection with exponential backoff until this
+            # window closes, then lets the next request start afresh: a short window keeps
+            # recovery within ~2 s of the database's return, however long the outage was.
+            reconnect_timeout=RECONNECT_WINDOW,
             name="vibecode",
         )
 
