@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
-from vibecode_api.audit import actor_of, request_id_of
 
 
 @post("/test/notes", opt={"audit": "note.create"}, status_code=201)
@@ -17,12 +16,7 @@ async def create_note(
     """A trivial audited write, the way every real write endpoint records itself."""
     async with state.db.connection() as conn, conn.transaction():
         await state.audit.record(
-            conn,
-            actor=actor_of(request),
-            action="note.create",
-            target=data.get("title", ""),
-            outcome="success",
-            request_id=request_id_of(request),
+            conn, request.scope, "note.create", "success", target=data.get("title", "")
         )
     return {"title": data.get("title", "")}
 

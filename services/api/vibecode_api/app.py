@@ -12,19 +12,26 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import time
+
 import anyio
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from . import __version__, logs
+from . import __version__, logs, provisioners
 from .audit import Audit, write_guard
 from .db import Database
 from .db.embedded import EmbeddedPostgres
 from .errors import EXCEPTION_HANDLERS
 from .middleware import RequestContextMiddleware
-from .routes import health, monitoring
+from .gate import GateMiddleware
+from .identity import Identity, IdentityResolver, unauthenticated
+from .quotas import Quotas
+from .routes import account, health, monitoring, workspaces
+from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
 
@@ -51,12 +58,23 @@ def _lifespan(settings: Settings) -> Any:
         else:
             url = settings.database_url.get_secret_value()
         db = Database(url, max_size=settings.db_pool_size, timeout_ms=settings.db_timeout)
-        await db.open()
+        provisioner = provisioners.create(settings)
+        sessions = SessionManager(
+            db,
+            provisioner,
+            app.state.quotas,
+            idle_timeout=settings.session_idle_timeout,
+            start_timeout=settings.session_start_timeout,
+            reap_interval=settings.session_reap_interval,
+        )
         app.state.db = db
+        app.state.sessions = sessions
+        await db.open()
         try:
             async with anyio.create_task_group() as tg:
                 if not await db.migrate():
                     tg.start_soon(_migrate_until_done, db)
+                tg.start_soon(sessions.run)
                 log.info(
                     "api_started",
                     version=__version__,
@@ -70,12 +88,25 @@ def _lifespan(settings: Settings) -> Any:
                     app.state.draining = True
                     tg.cancel_scope.cancel()
         finally:
+            if provisioner.name == "local" and db.schema_ready:
+                # Local code-servers are children of this machine's API: they go with it.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(15):
+                    await sessions.stop_all("api stopped")
+            await provisioner.aclose()
             await db.close()
             if embedded is not None:
                 await anyio.to_thread.run_sync(embedded.stop)
             log.info("api_stopped")
 
     return lifespan
+
+
+def identity_of(request: Request[Any, Any, Any]) -> Identity:
+    """The identity the gate established for this request."""
+    identity: Identity | None = request.scope.get("state", {}).get("identity")
+    if identity is None:
+        raise unauthenticated("no identity: this route requires the auth proxy's headers")
+    return identity
 
 
 class _Metrics(PrometheusController):
@@ -102,17 +133,28 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
         exclude=["^/metrics", "^/api/health"],
     )
     app = Litestar(
-        route_handlers=[*health.handlers, *monitoring.handlers, _Metrics, *extra_handlers],
+        route_handlers=[
+            *health.handlers,
+            *monitoring.handlers,
+            _Metrics,
+            *workspaces.handlers,
+            *account.handlers,
+            *extra_handlers,
+        ],
+        dependencies={"identity": Provide(identity_of, sync_to_thread=False)},
         lifespan=[_lifespan(settings)],
         state=State(
             {
                 "settings": settings,
                 "stats": stats,
                 "audit": Audit(settings.audit),
+                "identity": IdentityResolver(settings),
+                "quotas": Quotas(),
+                "clock": time.time,
                 "draining": False,
             }
         ),
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, GateMiddleware],
         guards=[write_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),

@@ -23,13 +23,13 @@ log = get_logger(__name__)
 DRY_RUN_STATUS = 403
 
 
-def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    identity = connection.scope.get("state", {}).get("identity")
+def actor_of(scope: Any) -> str:
+    identity = scope.get("state", {}).get("identity")
     return getattr(identity, "user", None) or "anonymous"
 
 
-def request_id_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
-    return str(connection.scope.get("state", {}).get("request_id", ""))
+def request_id_of(scope: Any) -> str:
+    return str(scope.get("state", {}).get("request_id", ""))
 
 
 class Audit:
@@ -39,25 +39,25 @@ class Audit:
     async def record(
         self,
         conn: psycopg.AsyncConnection[Any],
-        *,
-        actor: str,
+        scope: Any,
         action: str,
         outcome: str,
+        *,
         target: str = "",
-        request_id: str = "",
         detail: dict[str, Any] | None = None,
     ) -> None:
+        """Record inside the caller's transaction: the write and its audit row land together."""
         if not self.enabled:
             return
         await conn.execute(
             "INSERT INTO audit_events (actor, action, target, outcome, request_id, detail)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (actor, action, target, outcome, request_id, Jsonb(detail or {})),
+            (actor_of(scope), action, target, outcome, request_id_of(scope), Jsonb(detail or {})),
         )
 
-    async def record_for(
+    async def record_scope(
         self,
-        connection: ASGIConnection[Any, Any, Any, Any],
+        scope: Any,
         action: str,
         outcome: str,
         *,
@@ -67,18 +67,10 @@ class Audit:
         """Record on its own connection: for refusals, where no write transaction exists."""
         if not self.enabled:
             return
-        db = connection.app.state.db
+        db = scope["app"].state.db
         try:
             async with db.connection() as conn:
-                await self.record(
-                    conn,
-                    actor=actor_of(connection),
-                    action=action,
-                    outcome=outcome,
-                    target=target,
-                    request_id=request_id_of(connection),
-                    detail=detail,
-                )
+                await self.record(conn, scope, action, outcome, target=target, detail=detail)
         except ApiError:
             # The refusal itself must still reach the client when the database is down.
             log.warning("audit_unrecorded", action=action, outcome=outcome)
@@ -90,8 +82,8 @@ async def write_guard(
     action = handler.opt.get("audit")
     if not action or not connection.app.state.settings.dry_run:
         return
-    await connection.app.state.audit.record_for(
-        connection, action, "blocked_dry_run", target=connection.url.path
+    await connection.app.state.audit.record_scope(
+        connection.scope, action, "blocked_dry_run", target=connection.url.path
     )
     raise ApiError(
         DRY_RUN_STATUS,

@@ -35,6 +35,11 @@ class LogLevel(StrEnum):
     error = "error"
 
 
+class Provisioner(StrEnum):
+    local = "local"
+    kubernetes = "kubernetes"
+
+
 class EmbeddingsMode(StrEnum):
     local = "local"
     provider = "provider"
@@ -131,6 +136,27 @@ class Settings(BaseSettings):
     )
     admin_groups: Annotated[list[str], NoDecode] = Field(
         ["vibecode-admins"], description="comma-separated groups that grant admin"
+    )
+
+    # -- console sessions ------------------------------------------------------------------------
+    provisioner: Provisioner = Field(
+        Provisioner.local,
+        description="where sessions run: local (code-server processes) or kubernetes",
+    )
+    code_server_bin: str = Field(
+        "code-server", min_length=1, description="code-server executable for local sessions"
+    )
+    session_idle_timeout: int = Field(
+        3600, ge=1, description="seconds without activity before a session is stopped, >= 1"
+    )
+    session_start_timeout: int = Field(
+        60, ge=1, le=3600, description="seconds a session may take to become ready, 1-3600"
+    )
+    session_reap_interval: float = Field(
+        30.0, gt=0, le=3600, description="seconds between idle-session sweeps, > 0"
+    )
+    workspace_domain: str = Field(
+        "vibecode.local", min_length=1, description="domain of workspace hosts (kubernetes)"
     )
 
     # -- embeddings ---------------------------------------------------------------------------

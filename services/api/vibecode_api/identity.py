@@ -1,0 +1,114 @@
+"""Who is calling: the auth proxy's headers, honoured only from trusted peers (API.md).
+
+Authelia (through the ingress) sets `Remote-User`, `Remote-Groups`, `Remote-Email`, `Remote-Name`.
+They count only when the TCP peer is inside `VIBE_TRUSTED_PROXIES`; anything else is 401. With
+`VIBE_DEV_USER` set, a trusted peer that sends no proxy headers acts as that user (local dev).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from vibecode_platform.tenancy import Tier, TierName, tier, user_namespace
+
+from .errors import ApiError
+from .settings import Network, Settings
+
+_HEADERS = {b"remote-user", b"remote-groups", b"remote-email", b"remote-name"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    user: str
+    groups: tuple[str, ...] = ()
+    email: str = ""
+    name: str = ""
+    tier_name: TierName = TierName.free
+    is_admin: bool = False
+
+    @cached_property
+    def tier(self) -> Tier:
+        return tier(self.tier_name)
+
+    @cached_property
+    def namespace(self) -> str:
+        return user_namespace(self.user)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "user": self.user,
+            "email": self.email,
+            "name": self.name,
+            "groups": list(self.groups),
+            "tier": self.tier_name.value,
+            "admin": self.is_admin,
+            "namespace": self.namespace,
+        }
+
+
+def unauthenticated(detail: str) -> ApiError:
+    return ApiError(401, "unauthenticated", detail)
+
+
+class IdentityResolver:
+    """Turns a request's peer and headers into an `Identity`, or raises 401."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.trusted: list[Network] = list(settings.trusted_proxies)
+        self.dev_user = settings.dev_user
+        self.premium = set(settings.premium_groups)
+        self.admins = set(settings.admin_groups)
+        self._peer_cache: dict[str, bool] = {}
+
+    def is_trusted(self, host: str | None) -> bool:
+        if not host:
+            return False
+        known = self._peer_cache.get(host)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(host)
+            except ValueError:
+                known = False
+            else:
+                known = any(address in network for network in self.trusted)
+            if len(self._peer_cache) < 4096:
+                self._peer_cache[host] = known
+        return known
+
+    def resolve(self, scope: dict[str, Any]) -> Identity:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        found: dict[bytes, str] = {}
+        for key, value in scope["headers"]:
+            if key in _HEADERS:
+                found[key] = value.decode("utf-8", "replace").strip()
+        if not self.is_trusted(peer):
+            raise unauthenticated(
+                "no identity: requests must come through the auth proxy "
+                "(this peer is not in VIBE_TRUSTED_PROXIES)"
+            )
+        user = found.get(b"remote-user", "")
+        if not user:
+            if found or not self.dev_user:
+                raise unauthenticated("no identity: the auth proxy sent no Remote-User header")
+            return self._identity(self.dev_user, (), "", self.dev_user)
+        if len(user) > 256:
+            raise ApiError(400, "invalid_input", "Remote-User is longer than 256 characters")
+        groups = tuple(g.strip() for g in found.get(b"remote-groups", "").split(",") if g.strip())
+        return self._identity(
+            user, groups, found.get(b"remote-email", ""), found.get(b"remote-name", "")
+        )
+
+    def _identity(self, user: str, groups: tuple[str, ...], email: str, name: str) -> Identity:
+        premium = any(g in self.premium for g in groups)
+        return Identity(
+            user=user,
+            groups=groups,
+            email=email,
+            name=name,
+            tier_name=TierName.premium if premium else TierName.free,
+            is_admin=any(g in self.admins for g in groups),
+        )

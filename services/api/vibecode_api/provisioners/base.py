@@ -1,0 +1,49 @@
+"""The provisioner contract the session manager drives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+Handle = dict[str, Any]
+"""What a provisioner needs to find its session again (stored as JSON with the session)."""
+
+State = Literal["loading", "starting", "ready", "error", "stopped"]
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    id: str
+    user: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a provisioner sees of a session right now."""
+
+    state: State
+    url: str | None = None
+    error: str | None = None
+    last_heartbeat: float | None = None
+    """epoch seconds of code-server's own last activity, when it reports one"""
+
+
+class ProvisionError(Exception):
+    """The session cannot be brought up; the message is shown to the user."""
+
+
+class Provisioner(Protocol):
+    name: str
+
+    async def start(self, ws: WorkspaceRef) -> Handle:
+        """Begin bringing the workspace's code-server up; return at once with its handle."""
+
+    async def probe(self, ws: WorkspaceRef, handle: Handle) -> Probe:
+        """The session's state as the platform sees it (process, pod, /healthz)."""
+
+    async def stop(self, ws: WorkspaceRef, handle: Handle) -> None:
+        """Stop code-server; the workspace's storage is kept."""
+
+    def public(self, handle: Handle) -> dict[str, Any]:
+        """What the session's owner may see of the handle (e.g. the local password)."""

@@ -1,0 +1,145 @@
+"""The one quota mechanism every write path calls.
+
+`Quotas.require(conn, scope, identity, {quota: amount})` runs inside the caller's transaction. It
+first takes a per-user transaction-scoped advisory lock, so concurrent writes of one user — from
+any number of API processes on the same database — are checked one after another against what is
+committed; then it measures usage and refuses the whole write (`403 quota_exceeded` with `quota`,
+`limit`, `used`), auditing the refusal on its own connection. Usage is always measured live from
+the tables, never from a cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from .errors import ApiError
+from .gate import window_of
+from .identity import Identity
+
+ACTIVE_SESSION_STATES = ("loading", "starting", "ready")
+
+_USED: dict[str, str] = {
+    "workspaces": "SELECT count(*) AS n FROM workspaces WHERE user_id = %(user)s",
+    "filesPerWorkspace": "SELECT count(*) AS n FROM files WHERE workspace_id = %(workspace)s",
+    "storageBytes": "SELECT coalesce(sum(bytes), 0) AS n FROM files WHERE user_id = %(user)s",
+    "vectorChunks": "SELECT coalesce(sum(chunk_count), 0) AS n FROM files WHERE user_id = %(user)s",
+    "concurrentSessions": "SELECT count(*) AS n FROM sessions WHERE user_id = %(user)s"
+    " AND state IN ('loading', 'starting', 'ready')",
+}
+
+_UNITS = {"fileSize": "bytes", "storageBytes": "bytes"}
+
+
+class QuotaExceeded(ApiError):
+    def __init__(self, quota: str, limit: int, used: int, tier: str) -> None:
+        unit = f" {_UNITS[quota]}" if quota in _UNITS else ""
+        status = 413 if quota == "fileSize" else 403
+        code = "file_too_large" if quota == "fileSize" else "quota_exceeded"
+        super().__init__(
+            status,
+            code,
+            f"{quota} quota exceeded: the {tier} tier allows {limit}{unit}, "
+            f"this request needs {used}{unit}",
+            quota=quota,
+            limit=limit,
+            used=used,
+        )
+
+
+async def lock_user(conn: psycopg.AsyncConnection[Any], user: str) -> None:
+    """Serialise this user's quota-bound writes until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7163))", (user,))
+
+
+async def used(
+    conn: psycopg.AsyncConnection[Any], quota: str, user: str, workspace: str | None = None
+) -> int:
+    row = await (
+        await conn.execute(_USED[quota], {"user": user, "workspace": workspace})
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+class Quotas:
+    async def require(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        scope: Any,
+        identity: Identity,
+        needs: dict[str, int],
+        *,
+        workspace: str | None = None,
+    ) -> None:
+        """Refuse the write unless every quota has room for `needs` (amounts it adds)."""
+        limits = identity.tier.quotas()
+        if "fileSize" in needs and needs["fileSize"] > limits["fileSize"]:
+            await self._refuse(
+                scope,
+                QuotaExceeded(
+                    "fileSize", limits["fileSize"], needs["fileSize"], identity.tier_name
+                ),
+            )
+        await lock_user(conn, identity.user)
+        for quota, amount in needs.items():
+            if quota == "fileSize" or amount <= 0:
+                continue
+            current = await used(conn, quota, identity.user, workspace)
+            if current + amount > limits[quota]:
+                await self._refuse(
+                    scope, QuotaExceeded(quota, limits[quota], current + amount, identity.tier_name)
+                )
+
+    async def _refuse(self, scope: Any, err: QuotaExceeded) -> None:
+        await scope["app"].state.audit.record_scope(
+            scope,
+            "quota.check",
+            "refused_quota",
+            target=err.extra["quota"],
+            detail={"limit": err.extra["limit"], "used": err.extra["used"]},
+        )
+        raise err
+
+    async def usage(
+        self, conn: psycopg.AsyncConnection[Any], identity: Identity, now: float
+    ) -> dict[str, Any]:
+        """Every quota with limit, used and remaining (and resetAt for the hourly one)."""
+        limits = identity.tier.quotas()
+        user = identity.user
+        out: dict[str, Any] = {}
+        for quota in ("workspaces", "storageBytes", "vectorChunks", "concurrentSessions"):
+            n = await used(conn, quota, user)
+            out[quota] = _entry(limits[quota], n)
+        per_ws = await (
+            await conn.execute(
+                "SELECT w.id, count(f.id) AS n, coalesce(max(f.bytes), 0) AS largest"
+                " FROM workspaces w LEFT JOIN files f ON f.workspace_id = w.id"
+                " WHERE w.user_id = %s GROUP BY w.id",
+                (user,),
+            )
+        ).fetchall()
+        busiest = max((r["n"] for r in per_ws), default=0)
+        out["filesPerWorkspace"] = {
+            **_entry(limits["filesPerWorkspace"], busiest),
+            "workspaces": {r["id"]: r["n"] for r in per_ws},
+        }
+        largest = max((r["largest"] for r in per_ws), default=0)
+        out["fileSize"] = {**_entry(limits["fileSize"], largest), "unit": "bytes"}
+        out["storageBytes"]["unit"] = "bytes"
+        begin, reset = window_of(now)
+        row = await (
+            await conn.execute(
+                "SELECT count FROM api_calls WHERE user_id = %s AND window_start = %s",
+                (user, begin),
+            )
+        ).fetchone()
+        out["apiCallsPerHour"] = {
+            **_entry(limits["apiCallsPerHour"], row["count"] if row else 0),
+            "resetAt": reset.isoformat(),
+        }
+        return out
+
+
+def _entry(limit: int, n: int) -> dict[str, int]:
+    return {"limit": limit, "used": n, "remaining": max(0, limit - n)}

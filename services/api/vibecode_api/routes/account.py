@@ -1,0 +1,57 @@
+"""The caller's own view: who they are (`/api/me`), quota usage, and audit events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from ..identity import Identity
+
+
+@get("/api/me", tags=["account"], summary="Who you are, your tier and your namespace")
+async def me(identity: NamedDependency[Identity]) -> dict[str, Any]:
+    return identity.public()
+
+
+@get("/api/usage", tags=["account"], summary="Every quota: limit, used, remaining (resetAt hourly)")
+async def usage(state: State, identity: NamedDependency[Identity]) -> dict[str, Any]:
+    async with state.db.connection() as conn:
+        quotas = await state.quotas.usage(conn, identity, state.clock())
+    return {"user": identity.user, "tier": identity.tier_name.value, "quotas": quotas}
+
+
+@get("/api/audit", tags=["account"], summary="Your audit events, newest first (admins: all)")
+async def audit_events(
+    state: State,
+    identity: NamedDependency[Identity],
+    limit: Annotated[int, Parameter(ge=1, le=1000, description="1-1000")] = 100,
+) -> list[dict[str, Any]]:
+    where, params = ("", []) if identity.is_admin else ("WHERE actor = %s", [identity.user])
+    async with state.db.connection() as conn:
+        rows = await (
+            await conn.execute(
+                f"SELECT id, at, actor, action, target, outcome, request_id, detail"
+                f" FROM audit_events {where} ORDER BY id DESC LIMIT %s",
+                [*params, limit],
+            )
+        ).fetchall()
+    return [
+        {
+            "id": r["id"],
+            "at": r["at"].isoformat(),
+            "actor": r["actor"],
+            "action": r["action"],
+            "target": r["target"],
+            "outcome": r["outcome"],
+            "requestId": r["request_id"],
+            "detail": r["detail"],
+        }
+        for r in rows
+    ]
+
+
+handlers = [me, usage, audit_events]
