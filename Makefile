@@ -12,7 +12,7 @@ VIBE_HOST ?= 127.0.0.1
 VIBE_PORT ?= 8000
 export VIBE_HOST VIBE_PORT
 
-.PHONY: help bootstrap dev test test-fast lint format bench clean
+.PHONY: help bootstrap code-server dev test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -27,14 +27,24 @@ $(CURDIR)/.tools/bin/uv:
 
 bootstrap: .venv/.synced  ## install uv (if missing) and the locked environment
 
+CODE_SERVER_VERSION ?= 4.99.4
+CODE_SERVER_BIN := $(CURDIR)/.tools/code-server/node_modules/.bin/code-server
+export VIBE_CODE_SERVER_BIN ?= $(CODE_SERVER_BIN)
+
+code-server:  ## install code-server (npm registry, pinned) for local console sessions
+	CODE_SERVER_VERSION=$(CODE_SERVER_VERSION) bash scripts/install-code-server.sh .tools/code-server
+
 dev: bootstrap  ## run the API on its embedded defaults (Ctrl-C stops everything)
+	@$(MAKE) --no-print-directory code-server || \
+	  echo "warning: code-server is not installed; console sessions will report how to install it"
 	@echo ""
 	@echo "  VibeCode API → http://$(VIBE_HOST):$(VIBE_PORT)/   (OpenAPI: /schema)"
 	@echo "  try:  curl -s http://$(VIBE_HOST):$(VIBE_PORT)/api/health"
+	@echo "  you are VIBE_DEV_USER=$${VIBE_DEV_USER:-$$(id -un)} (local only; production identity comes from Authelia)"
 	@echo ""
-	exec $(RUN) python -m vibecode_api
+	VIBE_DEV_USER=$${VIBE_DEV_USER:-$$(id -un)} exec $(RUN) python -m vibecode_api
 
-test: bootstrap  ## the whole test suite
+test: bootstrap code-server  ## the whole test suite
 	$(RUN) pytest
 
 lint: bootstrap  ## ruff (lint + format check) and mypy

@@ -17,6 +17,10 @@ import pytest
 _RUNTIME = Path(tempfile.gettempdir()) / f"vibecode-test-runtime-{os.getuid()}"
 _RUNTIME.mkdir(mode=0o700, exist_ok=True)
 os.environ["XDG_RUNTIME_DIR"] = str(_RUNTIME)
+REPO = Path(__file__).resolve().parent.parent
+CODE_SERVER = os.environ.get("VIBE_CODE_SERVER_BIN") or str(
+    REPO / ".tools/code-server/node_modules/.bin/code-server"
+)
 # Nothing in the environment of the developer's shell may leak into the settings under test.
 for _name in list(os.environ):
     if _name.startswith("VIBE_") or _name.endswith("_API_KEY"):
@@ -31,6 +35,14 @@ PYTHON = sys.executable
 def with_database(url: str, name: str) -> str:
     """The embedded server's URL pointed at another database."""
     return url.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture
+def code_server() -> str:
+    """The installed code-server (`make code-server`), or a skip that says how to get it."""
+    if not os.access(CODE_SERVER, os.X_OK):
+        pytest.skip(f"code-server is not installed at {CODE_SERVER}: run `make code-server`")
+    return CODE_SERVER
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +67,11 @@ def database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
 @pytest.fixture
 def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
     def build(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"database_url": database_url, "data_dir": tmp_path / "data"}
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "data_dir": tmp_path / "data",
+            "code_server_bin": CODE_SERVER,
+        }
         values.update(overrides)
         return Settings(**values)
 

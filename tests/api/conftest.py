@@ -16,6 +16,7 @@ import psutil
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from litestar.testing.transport import TestClientTransport
 from vibecode_api.app import create_app
 
 from ..conftest import PYTHON
@@ -23,15 +24,43 @@ from ..conftest import PYTHON
 REPO = Path(__file__).resolve().parents[2]
 
 
+class _PeerTransport(TestClientTransport):  # type: ignore[type-arg]
+    """Litestar's test transport, with the TCP peer address a real server would report."""
+
+    peer = "127.0.0.1"
+
+    def parse_request(self, request: Any) -> dict[str, Any]:
+        scope = super().parse_request(request)
+        scope["client"] = (self.peer, 50000)
+        return scope
+
+
+def open_client(app: Litestar, peer: str = "127.0.0.1") -> TestClient[Litestar]:
+    """A test client whose requests arrive from `peer` (loopback: a trusted proxy by default)."""
+    client: TestClient[Litestar] = TestClient(app, raise_server_exceptions=False)
+    transport = _PeerTransport(client=client, raise_server_exceptions=False, root_path="")
+    transport.peer = peer
+    client._transport = transport
+    return client
+
+
+def as_user(user: str, *groups: str, email: str = "") -> dict[str, str]:
+    """The headers Authelia's forward-auth sets for a signed-in user."""
+    headers = {"Remote-User": user, "Remote-Name": user.title(), "Remote-Email": email}
+    if groups:
+        headers["Remote-Groups"] = ",".join(groups)
+    return headers
+
+
 @pytest.fixture
 def make_client(make_settings: Callable[..., Any]) -> Iterator[Callable[..., TestClient[Litestar]]]:
     """Build the app with settings overrides (and optional extra handlers) and open a client."""
     opened: list[TestClient[Litestar]] = []
 
-    def build(extra_handlers: tuple[Any, ...] = (), **overrides: Any) -> TestClient[Litestar]:
-        client = TestClient(
-            create_app(make_settings(**overrides), extra_handlers), raise_server_exceptions=False
-        )
+    def build(
+        extra_handlers: tuple[Any, ...] = (), peer: str = "127.0.0.1", **overrides: Any
+    ) -> TestClient[Litestar]:
+        client = open_client(create_app(make_settings(**overrides), extra_handlers), peer)
         client.__enter__()
         opened.append(client)
         return client

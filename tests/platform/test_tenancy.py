@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from vibecode_platform.tenancy import (
-    GiB,
-    MiB,
     QUOTA_NAMES,
     TIERS,
+    GiB,
+    MiB,
     is_dns_label,
     tier,
     user_namespace,

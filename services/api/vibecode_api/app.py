@@ -8,16 +8,16 @@ drain in-flight requests, closes the pool and releases the embedded server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-
-import time
 
 import anyio
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
@@ -26,9 +26,9 @@ from .audit import Audit, write_guard
 from .db import Database
 from .db.embedded import EmbeddedPostgres
 from .errors import EXCEPTION_HANDLERS
-from .middleware import RequestContextMiddleware
 from .gate import GateMiddleware
 from .identity import Identity, IdentityResolver, unauthenticated
+from .middleware import RequestContextMiddleware
 from .quotas import Quotas
 from .routes import account, health, monitoring, workspaces
 from .sessions import SessionManager
@@ -154,7 +154,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
                 "draining": False,
             }
         ),
-        middleware=[prometheus.middleware, GateMiddleware],
+        middleware=[prometheus.middleware, DefineMiddleware(GateMiddleware)],  # type: ignore[arg-type]
         guards=[write_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),

@@ -4,16 +4,21 @@
 first takes a per-user transaction-scoped advisory lock, so concurrent writes of one user — from
 any number of API processes on the same database — are checked one after another against what is
 committed; then it measures usage and refuses the whole write (`403 quota_exceeded` with `quota`,
-`limit`, `used`), auditing the refusal on its own connection. Usage is always measured live from
-the tables, never from a cache.
+`limit`, `used`). Write paths open their transaction with `Quotas.transaction`, which audits a
+refusal once the refused transaction has rolled back and its connection is back in the pool (a
+second connection taken while holding the user's lock could starve the pool). Usage is always
+measured live from the tables, never from a cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 
+from .db import Database
 from .errors import ApiError
 from .gate import window_of
 from .identity import Identity
@@ -75,11 +80,8 @@ class Quotas:
         """Refuse the write unless every quota has room for `needs` (amounts it adds)."""
         limits = identity.tier.quotas()
         if "fileSize" in needs and needs["fileSize"] > limits["fileSize"]:
-            await self._refuse(
-                scope,
-                QuotaExceeded(
-                    "fileSize", limits["fileSize"], needs["fileSize"], identity.tier_name
-                ),
+            raise QuotaExceeded(
+                "fileSize", limits["fileSize"], needs["fileSize"], identity.tier_name
             )
         await lock_user(conn, identity.user)
         for quota, amount in needs.items():
@@ -87,19 +89,25 @@ class Quotas:
                 continue
             current = await used(conn, quota, identity.user, workspace)
             if current + amount > limits[quota]:
-                await self._refuse(
-                    scope, QuotaExceeded(quota, limits[quota], current + amount, identity.tier_name)
-                )
+                raise QuotaExceeded(quota, limits[quota], current + amount, identity.tier_name)
 
-    async def _refuse(self, scope: Any, err: QuotaExceeded) -> None:
-        await scope["app"].state.audit.record_scope(
-            scope,
-            "quota.check",
-            "refused_quota",
-            target=err.extra["quota"],
-            detail={"limit": err.extra["limit"], "used": err.extra["used"]},
-        )
-        raise err
+    @asynccontextmanager
+    async def transaction(
+        self, db: Database, scope: Any
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A write transaction whose quota refusal is audited after it has rolled back."""
+        try:
+            async with db.connection() as conn, conn.transaction():
+                yield conn
+        except QuotaExceeded as err:
+            await scope["app"].state.audit.record_scope(
+                scope,
+                "quota.check",
+                "refused_quota",
+                target=err.extra["quota"],
+                detail={"limit": err.extra["limit"], "used": err.extra["used"]},
+            )
+            raise
 
     async def usage(
         self, conn: psycopg.AsyncConnection[Any], identity: Identity, now: float

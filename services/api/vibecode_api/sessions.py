@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from .db import Database
 from .identity import Identity
 from .logs import get_logger
-from .provisioners import ProvisionError, Provisioner, WorkspaceRef
+from .provisioners import Provisioner, ProvisionError, WorkspaceRef
 from .provisioners.base import Handle, Probe
 from .quotas import ACTIVE_SESSION_STATES, Quotas, lock_user
 
@@ -99,7 +99,7 @@ class SessionManager:
 
     # -- operations -----------------------------------------------------------------------------
     async def start(self, scope: Any, identity: Identity, ws: WorkspaceRef) -> dict[str, Any]:
-        async with self.db.connection() as conn, conn.transaction():
+        async with self.quotas.transaction(self.db, scope) as conn:
             await lock_user(conn, identity.user)
             row = await self._row(conn, ws.id, lock=True)
             if row is not None and row["state"] in ACTIVE_SESSION_STATES:

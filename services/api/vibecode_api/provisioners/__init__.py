@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from .base import Handle, Probe, ProvisionError, Provisioner, WorkspaceRef
+from .base import Handle, Probe, Provisioner, ProvisionError, WorkspaceRef
 
 __all__ = ["Handle", "Probe", "ProvisionError", "Provisioner", "WorkspaceRef", "create"]
 

@@ -47,3 +47,6 @@ class Provisioner(Protocol):
 
     def public(self, handle: Handle) -> dict[str, Any]:
         """What the session's owner may see of the handle (e.g. the local password)."""
+
+    async def aclose(self) -> None:
+        """Release clients (HTTP connections, API sessions) when the API stops."""

@@ -10,6 +10,7 @@ recognised (and adopted or cleaned up) at the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -140,12 +141,10 @@ class LocalProvisioner:
         except ProcessLookupError:
             return
         loop = asyncio.get_running_loop()
-        gone, alive = await loop.run_in_executor(None, lambda: psutil.wait_procs([proc], 5))
+        _gone, alive = await loop.run_in_executor(None, lambda: psutil.wait_procs([proc], 5))
         if alive:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         log.info("code_server_stopped", workspace=ws.id, pid=proc.pid)
 
     def public(self, handle: Handle) -> dict[str, Any]:

@@ -48,7 +48,7 @@ async def create_workspace(
     identity: NamedDependency[Identity],
     data: Annotated[WorkspaceCreate, Body()],
 ) -> dict[str, Any]:
-    async with state.db.connection() as conn, conn.transaction():
+    async with state.quotas.transaction(state.db, request.scope) as conn:
         await state.quotas.require(conn, request.scope, identity, {"workspaces": 1})
         row = await workspaces.insert(conn, identity, data.name)
         await state.audit.record(
