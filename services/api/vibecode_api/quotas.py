@@ -25,15 +25,6 @@ from .identity import Identity
 
 ACTIVE_SESSION_STATES = ("loading", "starting", "ready")
 
-_USED: dict[str, str] = {
-    "workspaces": "SELECT count(*) AS n FROM workspaces WHERE user_id = %(user)s",
-    "filesPerWorkspace": "SELECT count(*) AS n FROM files WHERE workspace_id = %(workspace)s",
-    "storageBytes": "SELECT coalesce(sum(bytes), 0) AS n FROM files WHERE user_id = %(user)s",
-    "vectorChunks": "SELECT coalesce(sum(chunk_count), 0) AS n FROM files WHERE user_id = %(user)s",
-    "concurrentSessions": "SELECT count(*) AS n FROM sessions WHERE user_id = %(user)s"
-    " AND state IN ('loading', 'starting', 'ready')",
-}
-
 _UNITS = {"fileSize": "bytes", "storageBytes": "bytes"}
 
 
@@ -58,13 +49,15 @@ async def lock_user(conn: psycopg.AsyncConnection[Any], user: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7163))", (user,))
 
 
-async def used(
-    conn: psycopg.AsyncConnection[Any], quota: str, user: str, workspace: str | None = None
-) -> int:
+async def measure(
+    conn: psycopg.AsyncConnection[Any], user: str, workspace: str | None = None, *, lock: bool
+) -> dict[str, int]:
+    """Every counted quota's usage; with `lock`, first take the user's lock (one round trip)."""
     row = await (
-        await conn.execute(_USED[quota], {"user": user, "workspace": workspace})
+        await conn.execute("SELECT vibe_usage(%s, %s, %s) AS u", (user, workspace, lock))
     ).fetchone()
-    return int(row["n"]) if row else 0
+    assert row is not None
+    return {k: int(v) for k, v in row["u"].items()}
 
 
 class Quotas:
@@ -83,11 +76,11 @@ class Quotas:
             raise QuotaExceeded(
                 "fileSize", limits["fileSize"], needs["fileSize"], identity.tier_name
             )
-        await lock_user(conn, identity.user)
+        usage = await measure(conn, identity.user, workspace, lock=True)
         for quota, amount in needs.items():
             if quota == "fileSize" or amount <= 0:
                 continue
-            current = await used(conn, quota, identity.user, workspace)
+            current = usage[quota]
             if current + amount > limits[quota]:
                 raise QuotaExceeded(quota, limits[quota], current + amount, identity.tier_name)
 
@@ -116,9 +109,9 @@ class Quotas:
         limits = identity.tier.quotas()
         user = identity.user
         out: dict[str, Any] = {}
+        usage = await measure(conn, user, lock=False)
         for quota in ("workspaces", "storageBytes", "vectorChunks", "concurrentSessions"):
-            n = await used(conn, quota, user)
-            out[quota] = _entry(limits[quota], n)
+            out[quota] = _entry(limits[quota], usage[quota])
         per_ws = await (
             await conn.execute(
                 "SELECT w.id, count(f.id) AS n, coalesce(max(f.bytes), 0) AS largest"

@@ -8,6 +8,7 @@ connection is bounded by `VIBE_DB_TIMEOUT`; past it the caller gets `DatabaseUna
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,8 @@ from . import migrate
 log = get_logger(__name__)
 
 RECONNECT_WINDOW = 2.0
+CHECK_IDLE_SECONDS = 1.0
+"""A connection back in the pool for longer than this is probed before it is handed out."""
 
 
 class Database:
@@ -31,13 +34,15 @@ class Database:
         self.url = url
         self.timeout = timeout_ms / 1000
         self._schema = anyio.Event()
+        self._last_returned: dict[int, float] = {}
         self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url,
             min_size=1,
             max_size=max_size,
             open=False,
             timeout=self.timeout,
-            check=AsyncConnectionPool.check_connection,
+            check=self._check,
+            reset=self._returned,
             kwargs={"autocommit": True, "row_factory": dict_row},
             # psycopg_pool retries a lost connection with exponential backoff until this
             # window closes, then lets the next request start afresh: a short window keeps
@@ -45,6 +50,15 @@ class Database:
             reconnect_timeout=RECONNECT_WINDOW,
             name="vibecode",
         )
+
+    async def _returned(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._last_returned[id(conn)] = time.monotonic()
+
+    async def _check(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Probe only connections idle for a while: a busy one was fine a moment ago, and the
+        probe's round trip would otherwise double the cost of the cheapest queries."""
+        if time.monotonic() - self._last_returned.get(id(conn), 0.0) > CHECK_IDLE_SECONDS:
+            await AsyncConnectionPool.check_connection(conn)
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
@@ -83,8 +97,6 @@ class Database:
 
     async def ping(self) -> tuple[bool, float | str]:
         """(ok, latency ms) or (False, reason) — for health and readiness."""
-        import time
-
         started = time.perf_counter()
         try:
             async with self.pool.connection(timeout=min(self.timeout, 2.0)) as conn:

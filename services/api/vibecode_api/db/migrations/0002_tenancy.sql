@@ -12,7 +12,10 @@ CREATE TABLE workspaces (
 );
 CREATE INDEX workspaces_user ON workspaces (user_id, created_at);
 
-CREATE TABLE api_calls (
+-- UNLOGGED: a counter updated on every API call must not wait for a WAL flush (~0.3 ms here);
+-- after a database crash the current hour's counts restart from zero, which only errs in the
+-- caller's favour for the rest of that hour.
+CREATE UNLOGGED TABLE api_calls (
     user_id       text        NOT NULL,
     window_start  timestamptz NOT NULL,
     count         integer     NOT NULL,
