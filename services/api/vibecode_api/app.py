@@ -29,8 +29,9 @@ from .errors import EXCEPTION_HANDLERS
 from .gate import GateMiddleware
 from .identity import Identity, IdentityResolver, unauthenticated
 from .middleware import RequestContextMiddleware
+from .providers import Gateway
 from .quotas import Quotas
-from .routes import account, health, monitoring, workspaces
+from .routes import account, health, llm, monitoring, workspaces
 from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
@@ -69,6 +70,8 @@ def _lifespan(settings: Settings) -> Any:
         )
         app.state.db = db
         app.state.sessions = sessions
+        gateway = Gateway(settings)
+        app.state.gateway = gateway
         await db.open()
         try:
             async with anyio.create_task_group() as tg:
@@ -93,6 +96,7 @@ def _lifespan(settings: Settings) -> Any:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(15):
                     await sessions.stop_all("api stopped")
             await provisioner.aclose()
+            await gateway.aclose()
             await db.close()
             if embedded is not None:
                 await anyio.to_thread.run_sync(embedded.stop)
@@ -139,6 +143,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
             _Metrics,
             *workspaces.handlers,
             *account.handlers,
+            *llm.handlers,
             *extra_handlers,
         ],
         dependencies={"identity": Provide(identity_of, sync_to_thread=False)},

@@ -42,9 +42,11 @@ class RequestContextMiddleware:
                 break
         if not request_id:
             request_id = os.urandom(16).hex()
-        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["started"] = started
         header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message: dict[str, Any]) -> None:

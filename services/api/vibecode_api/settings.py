@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         60_000, ge=100, le=600_000, description="per-attempt provider timeout in ms, 100-600000"
     )
     max_retries: int = Field(3, ge=0, le=10, description="retries per provider, 0-10")
+    provider_failure_threshold: int = Field(
+        3, ge=1, le=100, description="consecutive failures that put a provider in cooldown, 1-100"
+    )
+    provider_cooldown: float = Field(
+        10.0, gt=0, le=3600, description="seconds a failing provider is skipped, > 0"
+    )
     dry_run: bool = Field(False, description="true blocks every write with error dry_run")
     audit: bool = Field(True, description="false turns the audit log off")
     log_level: LogLevel = Field(

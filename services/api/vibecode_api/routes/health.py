@@ -26,10 +26,30 @@ def _config_check(state: State) -> dict[str, Any]:
 
 
 def _provider_check(state: State) -> dict[str, Any]:
-    s = state.settings
-    providers = [{"name": p, "configured": bool(s.api_key(p))} for p in s.chain]
-    online = any(p["configured"] for p in providers)
-    return {"status": "ok", "mode": "online" if online else "offline", "providers": providers}
+    """Each provider of the chain: configured, cooling down, last error. Degraded while the
+    primary cools down (answers still come, from a fallback); offline is a mode, not a fault."""
+    gateway = state.gateway
+    live = {p.name: p for p in gateway.providers}
+    providers = []
+    for name in gateway.chain:
+        p = live.get(name)
+        providers.append(
+            {
+                "name": name,
+                "configured": p is not None,
+                "coolingDown": bool(p and p.breaker.tripped),
+                "lastError": p.breaker.last_error if p else None,
+            }
+        )
+    primary = providers[0] if providers else None
+    status = "warn" if primary and primary["coolingDown"] else "ok"
+    if gateway.providers and all(p.breaker.tripped for p in gateway.providers):
+        status = "warn"
+    return {
+        "status": status,
+        "mode": "offline" if gateway.offline else "online",
+        "providers": providers,
+    }
 
 
 async def _database_check(state: State) -> dict[str, Any]:

@@ -1,0 +1,132 @@
+"""Chat: the assistant's answer through the provider chain, or plainly offline.
+
+`/api/chat` and `/v1/chat/completions` share this module. The RAG issue adds retrieved context
+(cited, numbered sources) in `context_for`; until then `context` is always empty.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .providers import Gateway
+
+OFFLINE_ANSWER = (
+    "Offline mode: no AI provider is configured (set MEGALLM_API_KEY, OPENROUTER_API_KEY, "
+    "AGENTROUTER_API_KEY or ROUTEWAY_API_KEY), so there is no generated answer."
+)
+
+
+def overhead_ms(scope: Any, upstream_ms: float) -> str:
+    """Time spent in our code for this request so far, the upstream's own time excluded."""
+    started = scope.get("state", {}).get("started", time.perf_counter())
+    total = (time.perf_counter() - started) * 1000
+    return f"{max(0.0, total - upstream_ms):.3f}"
+
+
+def offline_completion(model: str, content: str = OFFLINE_ANSWER) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-offline",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "vibecode-offline",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+async def offline_stream(model: str, content: str = OFFLINE_ANSWER) -> AsyncIterator[bytes]:
+    base = {
+        "id": "chatcmpl-offline",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+    for delta, finish in (({"role": "assistant", "content": content}, None), ({}, "stop")):
+        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        yield f"data: {json.dumps(chunk)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
+
+
+def content_of(completion: dict[str, Any]) -> str:
+    try:
+        return str(completion["choices"][0]["message"]["content"] or "")
+    except (KeyError, IndexError, TypeError):
+        return ""
+
+
+def delta_of(event: bytes) -> str | None:
+    """The text of one upstream SSE event (None for [DONE] or events without text)."""
+    text = event.decode("utf-8", "replace").strip()
+    if not text.startswith("data:"):
+        return None
+    data = text[5:].strip()
+    if data == "[DONE]":
+        return None
+    try:
+        chunk = json.loads(data)
+        return chunk["choices"][0]["delta"].get("content") or None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def model_of(gateway: Gateway, requested: str | None) -> str:
+    return requested or gateway.model
+
+
+def openai_error_event(provider: str, message: str) -> bytes:
+    """How an OpenAI-style stream ends when the provider fails after its first token."""
+    error = {"error": {"message": message, "type": "provider_error", "provider": provider}}
+    return f"data: {json.dumps(error)}\n\n".encode()
+
+
+async def api_offline_events(
+    context: list[dict[str, Any]], answer: str, model: str
+) -> AsyncIterator[bytes]:
+    yield sse("context", context)
+    yield sse("delta", {"content": answer})
+    yield sse(
+        "done",
+        {
+            "provider": "offline",
+            "model": model,
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        },
+    )
+
+
+async def api_events(
+    context: list[dict[str, Any]], upstream: Any, model: str
+) -> AsyncIterator[bytes]:
+    """`/api/chat` events from an upstream OpenAI stream: context, delta…, done | error."""
+    from .providers.gateway import StreamBroken
+
+    yield sse("context", context)
+    try:
+        for event in upstream.first:
+            if (text := delta_of(event)) is not None:
+                yield sse("delta", {"content": text})
+        async for event in upstream.rest:
+            if (text := delta_of(event)) is not None:
+                yield sse("delta", {"content": text})
+        yield sse("done", {"provider": upstream.provider, "model": model})
+    except StreamBroken as err:
+        yield sse(
+            "error", {"error": "provider_failed", "provider": upstream.provider, "detail": str(err)}
+        )
+    finally:
+        await upstream.close()

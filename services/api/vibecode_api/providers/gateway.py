@@ -1,0 +1,445 @@
+"""The failover chain: retry ▸ backoff ▸ next provider, for plain and streaming requests.
+
+Per attempt: `VIBE_TIMEOUT`. Per provider: `VIBE_MAX_RETRIES` retries of what can succeed on retry —
+refused connections at once (they cost nothing and a restarting upstream comes back), timeouts,
+408, 429 and 5xx after exponential backoff with full jitter, or after the upstream's
+`Retry-After` when it sends one (capped by the timeout). 401/403 move straight to the next
+provider; any other 4xx goes back to the caller unchanged. Per request: a deadline equal to every
+attempt's timeout added up, which backoff sleeps also come out of. A provider in cooldown
+(`Breaker`) is skipped without a request.
+
+Streaming is passed through event by event, never buffered. Until the first event arrives a
+failure is retried and failed over like any other; after it, a failure (or an idle gap longer
+than the timeout) ends the stream with an error event naming the provider.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+
+from ..errors import ApiError
+from ..logs import get_logger
+from ..settings import Settings
+from . import metrics
+from .breaker import Breaker
+
+log = get_logger(__name__)
+
+BACKOFF_BASE = 0.25
+RETRYABLE_STATUS = {408, 429}
+
+
+@dataclass
+class Provider:
+    name: str
+    base_url: str
+    key: str
+    breaker: Breaker
+
+
+@dataclass
+class Attempt:
+    provider: str
+    status: int | None
+    error: str
+
+    def public(self) -> dict[str, Any]:
+        return {"provider": self.provider, "status": self.status, "error": self.error}
+
+
+@dataclass
+class Result:
+    provider: str
+    body: Any
+    upstream_ms: float
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+@dataclass
+class Stream:
+    """An upstream stream that has delivered its first event (`first`), ready to pass on."""
+
+    provider: str
+    first: list[bytes]
+    rest: AsyncIterator[bytes]
+    upstream_ms: float
+    attempts: list[Attempt]
+    close: Callable[[], Any]
+
+
+class ProvidersUnavailable(ApiError):
+    def __init__(self, attempts: list[Attempt], detail: str | None = None) -> None:
+        super().__init__(
+            502,
+            "providers_unavailable",
+            detail
+            or f"no provider could answer after {len(attempts)} attempt(s); "
+            "see attempts for each provider's failure",
+            attempts=[a.public() for a in attempts],
+        )
+
+
+class UpstreamRejected(Exception):
+    """The provider refused the request itself (400, 422, …): the caller gets it unchanged."""
+
+    def __init__(self, provider: str, response: httpx.Response, body: bytes) -> None:
+        super().__init__(f"{provider} answered {response.status_code}")
+        self.provider = provider
+        self.status = response.status_code
+        self.body = body
+        self.content_type = response.headers.get("content-type", "application/json")
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth retrying on the same provider."""
+
+    def __init__(self, attempt: Attempt, wait: float | None = None, now: bool = False) -> None:
+        super().__init__(attempt.error)
+        self.attempt, self.wait, self.now = attempt, wait, now
+
+
+class _NextProvider(Exception):
+    def __init__(self, attempt: Attempt) -> None:
+        super().__init__(attempt.error)
+        self.attempt = attempt
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout = settings.timeout / 1000
+        self.max_retries = settings.max_retries
+        self.model = settings.model
+        self.embedding_model = settings.embedding_model
+        self.clock = clock
+        self.client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            timeout=self.timeout,
+        )
+        self.providers = [
+            Provider(
+                name,
+                settings.base_url(name),
+                key,
+                Breaker(settings.provider_failure_threshold, settings.provider_cooldown, clock),
+            )
+            for name in settings.chain
+            if (key := settings.api_key(name))
+        ]
+        self.chain = settings.chain
+
+    @property
+    def offline(self) -> bool:
+        return not self.providers
+
+    def budget(self) -> float:
+        """The whole request's deadline: every attempt's timeout, added up."""
+        return self.timeout * (self.max_retries + 1) * max(1, len(self.providers))
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # -- plain requests --------------------------------------------------------------------------
+    async def complete(self, payload: dict[str, Any]) -> Result:
+        payload = {**payload, "model": payload.get("model") or self.model}
+        return await self._call("POST", "/chat/completions", payload)
+
+    async def embeddings(self, payload: dict[str, Any]) -> Result:
+        payload = {**payload, "model": payload.get("model") or self.embedding_model}
+        return await self._call("POST", "/embeddings", payload)
+
+    async def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Result:
+        attempts: list[Attempt] = []
+        deadline = self.clock() + self.budget()
+        for index, provider in enumerate(self.providers):
+            if index and attempts:
+                metrics.failover(provider.name)
+            try:
+                return await self._with_retries(provider, deadline, attempts, method, path, payload)
+            except _NextProvider:
+                continue
+        raise ProvidersUnavailable(attempts)
+
+    async def _with_retries(
+        self,
+        provider: Provider,
+        deadline: float,
+        attempts: list[Attempt],
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+    ) -> Result:
+        if not provider.breaker.allow():
+            attempts.append(Attempt(provider.name, None, "cooling down after repeated failures"))
+            metrics.request(provider.name, "skipped", 0.0)
+            raise _NextProvider(attempts[-1])
+        for retry in range(self.max_retries + 1):
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                attempts.append(Attempt(provider.name, None, "request deadline reached"))
+                raise _NextProvider(attempts[-1])
+            started = time.perf_counter()
+            try:
+                body = await self._once(
+                    provider, method, path, payload, min(self.timeout, remaining)
+                )
+            except (_Retry, _NextProvider) as failure:
+                elapsed = time.perf_counter() - started
+                attempts.append(failure.attempt)
+                provider.breaker.failure(failure.attempt.error)
+                metrics.request(provider.name, "failure", elapsed)
+                log.warning(
+                    "provider_attempt_failed",
+                    provider=provider.name,
+                    status=failure.attempt.status,
+                    error=failure.attempt.error,
+                    retry=retry,
+                )
+                if isinstance(failure, _NextProvider) or provider.breaker.tripped:
+                    raise _NextProvider(failure.attempt) from None
+                if retry < self.max_retries and not failure.now:
+                    await anyio.sleep(
+                        min(self._backoff(retry, failure.wait), max(0.0, deadline - self.clock()))
+                    )
+                continue
+            except UpstreamRejected:
+                provider.breaker.success()
+                raise
+            elapsed = time.perf_counter() - started
+            provider.breaker.success()
+            metrics.request(provider.name, "success", elapsed)
+            return Result(provider.name, body, elapsed * 1000, attempts)
+        raise _NextProvider(attempts[-1])
+
+    def _backoff(self, retry: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.timeout)
+        return random.uniform(0, min(self.timeout, BACKOFF_BASE * 2**retry))  # noqa: S311
+
+    async def _once(
+        self,
+        provider: Provider,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        seconds: float,
+    ) -> Any:
+        try:
+            response = await self.client.request(
+                method,
+                provider.base_url + path,
+                json=payload,
+                timeout=seconds,
+                headers={"Authorization": f"Bearer {provider.key}"},
+            )
+        except httpx.ConnectError as err:
+            raise _Retry(
+                Attempt(provider.name, None, f"connection failed: {err}"), now=True
+            ) from None
+        except httpx.TimeoutException:
+            raise _Retry(Attempt(provider.name, None, f"timed out after {seconds:g} s")) from None
+        except httpx.TransportError as err:
+            raise _Retry(
+                Attempt(provider.name, None, f"connection broken: {type(err).__name__}")
+            ) from None
+        self._classify(provider, response, response.content)
+        try:
+            return response.json()
+        except ValueError:
+            raise _Retry(
+                Attempt(provider.name, response.status_code, "malformed JSON in the response")
+            ) from None
+
+    def _classify(self, provider: Provider, response: httpx.Response, body: bytes) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        message = _error_message(body)
+        attempt = Attempt(
+            provider.name, status, f"HTTP {status}{': ' + message if message else ''}"
+        )
+        if status in (401, 403):
+            raise _NextProvider(attempt)
+        if status in RETRYABLE_STATUS or status >= 500:
+            raise _Retry(attempt, wait=_retry_after(response))
+        raise UpstreamRejected(provider.name, response, body)
+
+    # -- streaming -------------------------------------------------------------------------------
+    async def stream(self, payload: dict[str, Any]) -> Stream:
+        """Open a stream on the first provider that delivers a first event (with failover)."""
+        payload = {**payload, "model": payload.get("model") or self.model, "stream": True}
+        attempts: list[Attempt] = []
+        deadline = self.clock() + self.budget()
+        for index, provider in enumerate(self.providers):
+            if index and attempts:
+                metrics.failover(provider.name)
+            if not provider.breaker.allow():
+                attempts.append(
+                    Attempt(provider.name, None, "cooling down after repeated failures")
+                )
+                continue
+            for retry in range(self.max_retries + 1):
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    break
+                started = time.perf_counter()
+                try:
+                    opened = await self._open_stream(
+                        provider, payload, min(self.timeout, remaining)
+                    )
+                except (_Retry, _NextProvider) as failure:
+                    attempts.append(failure.attempt)
+                    provider.breaker.failure(failure.attempt.error)
+                    metrics.request(provider.name, "failure", time.perf_counter() - started)
+                    if isinstance(failure, _NextProvider) or provider.breaker.tripped:
+                        break
+                    if retry < self.max_retries and not failure.now:
+                        await anyio.sleep(
+                            min(
+                                self._backoff(retry, failure.wait),
+                                max(0.0, deadline - self.clock()),
+                            )
+                        )
+                    continue
+                except UpstreamRejected:
+                    provider.breaker.success()
+                    raise
+                first, rest, close = opened
+                provider.breaker.success()
+                elapsed = time.perf_counter() - started
+                metrics.request(provider.name, "success", elapsed)
+                return Stream(provider.name, first, rest, elapsed * 1000, attempts, close)
+        raise ProvidersUnavailable(attempts)
+
+    async def _open_stream(
+        self, provider: Provider, payload: dict[str, Any], seconds: float
+    ) -> tuple[list[bytes], AsyncIterator[bytes], Callable[[], Any]]:
+        request = self.client.build_request(
+            "POST",
+            provider.base_url + "/chat/completions",
+            json=payload,
+            headers={"Authorization": f"Bearer {provider.key}", "Accept": "text/event-stream"},
+            timeout=httpx.Timeout(seconds),
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.ConnectError as err:
+            raise _Retry(
+                Attempt(provider.name, None, f"connection failed: {err}"), now=True
+            ) from None
+        except httpx.TimeoutException:
+            raise _Retry(Attempt(provider.name, None, f"timed out after {seconds:g} s")) from None
+        except httpx.TransportError as err:
+            raise _Retry(
+                Attempt(provider.name, None, f"connection broken: {type(err).__name__}")
+            ) from None
+        if response.status_code >= 300:
+            body = await response.aread()
+            await response.aclose()
+            self._classify(provider, response, body)
+        if not response.headers.get("content-type", "").startswith("text/event-stream"):
+            await response.aclose()
+            raise _Retry(
+                Attempt(
+                    provider.name,
+                    response.status_code,
+                    "answered a stream request without an event stream",
+                )
+            )
+        events = _events(response.aiter_lines(), self.timeout, provider.name)
+        try:
+            with anyio.fail_after(seconds):
+                first = await anext(events)
+        except (TimeoutError, StopAsyncIteration, httpx.TransportError, _StreamBroken) as err:
+            await response.aclose()
+            reason = (
+                "no first event within the timeout"
+                if isinstance(err, TimeoutError)
+                else f"stream ended before its first event ({type(err).__name__})"
+            )
+            raise _Retry(Attempt(provider.name, 200, reason)) from None
+        if not _well_formed(first):
+            await response.aclose()
+            raise _Retry(Attempt(provider.name, 200, "malformed first event"))
+        return [first], events, response.aclose
+
+
+class _StreamBroken(Exception):
+    pass
+
+
+async def _events(
+    lines: AsyncIterator[str], idle_timeout: float, provider: str
+) -> AsyncIterator[bytes]:
+    """SSE events (`data: …\\n\\n`) one at a time; an idle gap longer than the timeout fails."""
+    data: list[str] = []
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout):
+                line = await anext(lines)
+        except StopAsyncIteration:
+            if data:
+                yield ("\n".join(data) + "\n\n").encode()
+            return
+        except TimeoutError:
+            raise _StreamBroken(f"{provider} sent nothing for {idle_timeout:g} s") from None
+        except httpx.TransportError as err:
+            raise _StreamBroken(f"{provider} broke the stream ({type(err).__name__})") from None
+        if line == "":
+            if data:
+                yield ("\n".join(data) + "\n\n").encode()
+                data = []
+            continue
+        data.append(line)
+
+
+def _well_formed(event: bytes) -> bool:
+    text = event.decode("utf-8", "replace").strip()
+    for line in text.splitlines():
+        if line.startswith("data:"):
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return True
+            try:
+                json.loads(data)
+            except ValueError:
+                return False
+            return True
+    return text.startswith((":", "event:", "id:", "retry:"))
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body[:200].decode("utf-8", "replace").strip()
+    if isinstance(parsed, dict):
+        err = parsed.get("error")
+        if isinstance(err, dict):
+            return str(err.get("message", ""))[:200]
+        if isinstance(err, str):
+            return err[:200]
+    return ""
+
+
+StreamBroken = _StreamBroken

@@ -1,0 +1,225 @@
+"""OpenAI-compatible `/v1/*` and the platform's own `/api/chat`, through the provider chain.
+
+Every answer says who produced it (`X-Vibe-Provider`: a provider's name or `offline`) and what
+our own code cost (`X-Vibe-Overhead-Ms`, the upstream's time excluded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import Body
+from litestar.response import Stream
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import chat
+from ..errors import ApiError
+from ..identity import Identity
+from ..providers import Gateway, UpstreamRejected
+from ..providers.gateway import StreamBroken
+
+Req = Request[Any, Any, Any]
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[Any] | None = None
+
+
+class CompletionRequest(BaseModel):
+    """The OpenAI chat-completions body; fields we do not use are passed on untouched."""
+
+    model_config = ConfigDict(extra="allow")
+    messages: list[Message] = Field(min_length=1)
+    model: str | None = None
+    stream: bool = False
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: list[Message] = Field(min_length=1, max_length=200)
+    workspaceId: str | None = None
+    stream: bool = False
+    model: str | None = None
+
+
+def _headers(request: Req, provider: str, upstream_ms: float) -> dict[str, str]:
+    return {
+        "X-Vibe-Provider": provider,
+        "X-Vibe-Overhead-Ms": chat.overhead_ms(request.scope, upstream_ms),
+    }
+
+
+def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
+    return Response(
+        err.body,
+        status_code=err.status,
+        media_type=err.content_type,
+        headers=_headers(request, err.provider, 0.0),
+    )
+
+
+@post(
+    "/v1/chat/completions",
+    status_code=200,
+    tags=["openai"],
+    summary="OpenAI-compatible chat completions (stream or not) through the provider chain",
+)
+async def chat_completions(
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    data: Annotated[CompletionRequest, Body()],
+) -> Response[Any]:
+    gateway: Gateway = state.gateway
+    payload = data.model_dump(exclude_none=True)
+    model = chat.model_of(gateway, data.model)
+    if gateway.offline:
+        headers = _headers(request, "offline", 0.0)
+        if data.stream:
+            return Stream(
+                chat.offline_stream(model),
+                media_type="text/event-stream",
+                headers={**headers, **SSE_HEADERS},
+            )
+        return Response(chat.offline_completion(model), headers=headers)
+    try:
+        if not data.stream:
+            result = await gateway.complete(payload)
+            return Response(
+                result.body, headers=_headers(request, result.provider, result.upstream_ms)
+            )
+        upstream = await gateway.stream(payload)
+    except UpstreamRejected as err:
+        return _rejected(request, err)
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            for event in upstream.first:
+                yield event
+            async for event in upstream.rest:
+                yield event
+        except StreamBroken as err:
+            yield chat.openai_error_event(upstream.provider, str(err))
+        finally:
+            await upstream.close()
+
+    return Stream(
+        relay(),
+        media_type="text/event-stream",
+        headers={**_headers(request, upstream.provider, upstream.upstream_ms), **SSE_HEADERS},
+    )
+
+
+@post(
+    "/v1/embeddings",
+    status_code=200,
+    tags=["openai"],
+    summary="OpenAI-compatible embeddings through the provider chain",
+)
+async def embeddings(
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    data: Annotated[dict[str, Any], Body()],
+) -> Response[Any]:
+    gateway: Gateway = state.gateway
+    if "input" not in data:
+        raise ApiError(400, "invalid_input", "input: required (a string or a list of strings)")
+    if gateway.offline:
+        raise ApiError(
+            503,
+            "providers_unavailable",
+            "no provider is configured for embeddings; set a provider API key",
+            attempts=[],
+        )
+    try:
+        result = await gateway.embeddings(data)
+    except UpstreamRejected as err:
+        return _rejected(request, err)
+    return Response(result.body, headers=_headers(request, result.provider, result.upstream_ms))
+
+
+@get("/v1/models", tags=["openai"], summary="The models this gateway serves")
+async def models(
+    request: Req, state: State, identity: NamedDependency[Identity]
+) -> Response[dict[str, Any]]:
+    gateway: Gateway = state.gateway
+    owner = gateway.providers[0].name if gateway.providers else "offline"
+    data = [
+        {"id": m, "object": "model", "created": 0, "owned_by": owner}
+        for m in dict.fromkeys([gateway.model, gateway.embedding_model])
+    ]
+    return Response({"object": "list", "data": data}, headers=_headers(request, owner, 0.0))
+
+
+@post(
+    "/api/chat",
+    status_code=200,
+    tags=["chat"],
+    summary="The assistant: JSON, or with stream=true SSE events context, delta, done, error",
+)
+async def api_chat(
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    data: Annotated[ChatRequest, Body()],
+) -> Response[Any]:
+    gateway: Gateway = state.gateway
+    model = chat.model_of(gateway, data.model)
+    messages = [m.model_dump(exclude_none=True) for m in data.messages]
+    context: list[dict[str, Any]] = []
+    if gateway.offline:
+        answer = chat.OFFLINE_ANSWER
+        headers = _headers(request, "offline", 0.0)
+        if data.stream:
+            return Stream(
+                chat.api_offline_events(context, answer, model),
+                media_type="text/event-stream",
+                headers={**headers, **SSE_HEADERS},
+            )
+        return Response(
+            {
+                "message": {"role": "assistant", "content": answer},
+                "provider": "offline",
+                "model": model,
+                "context": context,
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            },
+            headers=headers,
+        )
+    payload = {"model": model, "messages": messages}
+    try:
+        if not data.stream:
+            result = await gateway.complete(payload)
+            return Response(
+                {
+                    "message": {"role": "assistant", "content": chat.content_of(result.body)},
+                    "provider": result.provider,
+                    "model": result.body.get("model", model),
+                    "context": context,
+                    "usage": result.body.get("usage", {}),
+                },
+                headers=_headers(request, result.provider, result.upstream_ms),
+            )
+        upstream = await gateway.stream(payload)
+    except UpstreamRejected as err:
+        raise ApiError(
+            err.status,
+            "provider_rejected",
+            f"{err.provider} refused the request: {err.body[:300].decode('utf-8', 'replace')}",
+        ) from None
+    return Stream(
+        chat.api_events(context, upstream, model),
+        media_type="text/event-stream",
+        headers={**_headers(request, upstream.provider, upstream.upstream_ms), **SSE_HEADERS},
+    )
+
+
+handlers = [chat_completions, embeddings, models, api_chat]

@@ -1,0 +1,255 @@
+"""The provider gateway against real OpenAI-compatible servers on loopback that fail on purpose."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from vibecode_fakeprovider import FakeProvider, serve_in_thread
+
+from .conftest import as_user, free_port
+
+ALICE = as_user("alice", "vibecode-premium")
+CHAT = {"messages": [{"role": "user", "content": "hi"}]}
+REPLY = "Hello from the fake provider."
+
+
+@pytest.fixture
+def fakes() -> Iterator[list[Any]]:
+    running = [serve_in_thread(FakeProvider(name=n)) for n in ("one", "two", "three")]
+    yield running
+    for r in running:
+        r.stop()
+
+
+def chain(make_client: Any, urls: list[str], **overrides: Any) -> Any:
+    """An app whose chain is megallm → openrouter → … at the given base URLs."""
+    names = ["megallm", "openrouter", "agentrouter", "routeway"]
+    values: dict[str, Any] = {"timeout": 300, "max_retries": 1, **overrides}
+    for name, url in zip(names, urls, strict=False):
+        values[f"{name}_api_key"] = f"key-{name}"
+        values[f"{name}_base_url"] = url
+    return make_client(**values)
+
+
+def refused_url() -> str:
+    return f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+
+
+def sse_data(text: str) -> list[Any]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        for line in block.splitlines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                out.append(json.loads(line[6:]))
+    return out
+
+
+def test_offline_mode_says_so_plainly(client: Any) -> None:
+    r = client.post("/api/chat", json=CHAT, headers=ALICE)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["provider"] == "offline"
+    assert "no AI provider is configured" in body["message"]["content"]
+    assert body["context"] == []
+    assert r.headers["x-vibe-provider"] == "offline"
+    streamed = client.post("/api/chat", json={**CHAT, "stream": True}, headers=ALICE)
+    events = [b.split("\n")[0] for b in streamed.text.strip().split("\n\n")]
+    assert events == ["event: context", "event: delta", "event: done"]
+    v1 = client.post("/v1/chat/completions", json=CHAT, headers=ALICE).json()
+    assert "Offline mode" in v1["choices"][0]["message"]["content"]
+
+
+def test_a_healthy_primary_answers_with_our_headers(make_client: Any, fakes: list[Any]) -> None:
+    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    assert r.status_code == 200
+    assert r.json()["choices"][0]["message"]["content"] == REPLY
+    assert r.headers["x-vibe-provider"] == "megallm"
+    assert float(r.headers["x-vibe-overhead-ms"]) >= 0
+    assert fakes[1].fake.requests == 0
+    api = client.post("/api/chat", json=CHAT, headers=ALICE).json()
+    assert (api["message"]["content"], api["provider"], api["context"]) == (REPLY, "megallm", [])
+    assert api["usage"]["total_tokens"] > 0
+
+
+FAILOVER_FAULTS = ["refused", "hang", "500", "502", "503", "429", "401", "reset", "malformed"]
+
+
+@pytest.mark.parametrize("fault", FAILOVER_FAULTS)
+def test_every_fault_of_the_primary_fails_over(
+    make_client: Any, fakes: list[Any], fault: str
+) -> None:
+    primary = refused_url() if fault == "refused" else fakes[0].url
+    fakes[0].fake.fault = fault
+    fakes[0].fake.retry_after = 5  # longer than the timeout: the wait is capped by it
+    client = chain(make_client, [primary, fakes[1].url])
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-vibe-provider"] == "openrouter"
+    assert r.json()["choices"][0]["message"]["content"] == REPLY
+    if fault == "401":
+        assert fakes[0].fake.requests == 1  # auth errors are not retried
+    elif fault != "refused":
+        assert fakes[0].fake.requests == 2  # VIBE_MAX_RETRIES=1: one retry
+
+
+@pytest.mark.parametrize("fault", [*FAILOVER_FAULTS, "cut_before_first_token"])
+def test_every_fault_before_the_first_token_fails_over_transparently_when_streaming(
+    make_client: Any, fakes: list[Any], fault: str
+) -> None:
+    primary = refused_url() if fault == "refused" else fakes[0].url
+    fakes[0].fake.fault = fault
+    client = chain(make_client, [primary, fakes[1].url])
+    r = client.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=ALICE)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-vibe-provider"] == "openrouter"
+    assert r.headers["content-type"].startswith("text/event-stream")
+    chunks = sse_data(r.text)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == REPLY
+    assert r.text.rstrip().endswith("data: [DONE]")
+
+
+@pytest.mark.parametrize("fault", ["cut_after_first_token", "stall_after_first_token"])
+def test_a_failure_after_the_first_token_ends_the_stream_with_an_error_naming_the_provider(
+    make_client: Any, fakes: list[Any], fault: str
+) -> None:
+    fakes[0].fake.fault = fault
+    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    r = client.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=ALICE)
+    data = sse_data(r.text)
+    assert data[-1]["error"]["provider"] == "megallm"
+    assert "[DONE]" not in r.text
+    api = client.post("/api/chat", json={**CHAT, "stream": True}, headers=ALICE)
+    events = [b.split("\n") for b in api.text.strip().split("\n\n")]
+    assert events[0][0] == "event: context"
+    assert events[1] == ["event: delta", 'data: {"content": "Hello"}']
+    assert events[-1][0] == "event: error"
+    assert json.loads(events[-1][1][6:])["provider"] == "megallm"
+    assert fakes[1].fake.requests == 0
+
+
+def test_a_bad_request_goes_back_to_the_caller_unchanged(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    fakes[0].fake.fault = "400"
+    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    assert r.status_code == 400
+    assert r.json() == {"error": {"message": "injected 400", "type": "fake_error", "code": 400}}
+    assert fakes[1].fake.requests == 0
+
+
+def test_when_every_provider_fails_the_502_lists_every_attempt(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    fakes[0].fake.fault, fakes[1].fake.fault = "503", "401"
+    client = chain(make_client, [fakes[0].url, fakes[1].url, refused_url()])
+    for stream in (False, True):
+        r = client.post("/v1/chat/completions", json={**CHAT, "stream": stream}, headers=ALICE)
+        assert r.status_code == 502
+        body = r.json()
+        assert body["error"] == "providers_unavailable"
+        providers = [a["provider"] for a in body["attempts"]]
+        assert set(providers) == {"megallm", "openrouter", "agentrouter"}
+        assert {"provider": "openrouter", "status": 401, "error": "HTTP 401: injected 401"} in body[
+            "attempts"
+        ]
+
+
+def test_a_provider_in_cooldown_receives_no_request_and_is_probed_after_it(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    fakes[0].fake.fault = "500"
+    client = chain(
+        make_client,
+        [fakes[0].url, fakes[1].url],
+        max_retries=3,
+        provider_failure_threshold=3,
+        provider_cooldown=0.5,
+    )
+    assert client.post("/v1/chat/completions", json=CHAT, headers=ALICE).status_code == 200
+    assert fakes[0].fake.requests == 3  # tripped after the third failure, no fourth try
+    health = client.get("/api/health").json()
+    assert health["status"] == "degraded"
+    primary = health["checks"]["provider"]["providers"][0]
+    assert (primary["name"], primary["coolingDown"]) == ("megallm", True)
+    assert primary["lastError"] == "HTTP 500: injected 500"
+    for _ in range(5):
+        r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+        assert r.headers["x-vibe-provider"] == "openrouter"
+    assert fakes[0].fake.requests == 3  # nothing sent while cooling down
+
+    fakes[0].fake.fault = "none"
+    deadline = time.monotonic() + 10
+    while client.get("/api/health").json()["checks"]["provider"]["providers"][0]["coolingDown"]:
+        assert time.monotonic() < deadline
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    assert r.headers["x-vibe-provider"] == "megallm"  # the half-open probe succeeded
+    assert client.get("/api/health").json()["status"] == "healthy"
+
+
+def test_the_whole_request_respects_its_deadline(make_client: Any, fakes: list[Any]) -> None:
+    fakes[0].fake.fault = fakes[1].fake.fault = "hang"
+    client = chain(make_client, [fakes[0].url, fakes[1].url], timeout=200, max_retries=1)
+    started = time.monotonic()
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    elapsed = time.monotonic() - started
+    assert r.status_code == 502
+    assert len(r.json()["attempts"]) == 4
+    budget = 0.2 * 2 * 2  # timeout x (retries + 1) x providers
+    assert elapsed < budget + 0.5, elapsed
+
+
+def test_embeddings_and_models(make_client: Any, fakes: list[Any]) -> None:
+    client = chain(make_client, [fakes[0].url])
+    r = client.post("/v1/embeddings", json={"input": ["a", "b"]}, headers=ALICE)
+    assert r.status_code == 200
+    assert [len(d["embedding"]) for d in r.json()["data"]] == [1536, 1536]
+    models = client.get("/v1/models", headers=ALICE).json()
+    assert [m["id"] for m in models["data"]] == [
+        "qwen/qwen3-next-80b-a3b-instruct",
+        "text-embedding-3-small",
+    ]
+    assert client.post("/v1/chat/completions", json=CHAT).status_code == 401
+
+
+def test_provider_metrics_count_attempts_and_failovers(make_client: Any, fakes: list[Any]) -> None:
+    fakes[0].fake.fault = "502"
+    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    text = client.get("/metrics").text
+    assert 'vibecode_api_provider_requests_total{outcome="failure",provider="megallm"}' in text
+    assert 'vibecode_api_provider_failovers_total{provider="openrouter"}' in text
+    assert 'vibecode_api_provider_latency_seconds_bucket{le="0.005",provider="openrouter"}' in text
+
+
+def test_the_official_openai_client_works_for_both_modes(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    from openai import OpenAI
+
+    client = chain(make_client, [fakes[0].url])
+    openai = OpenAI(
+        base_url="http://testserver.local/v1",
+        api_key="unused",
+        http_client=client,
+        default_headers=ALICE,
+        max_retries=0,
+    )
+    done = openai.chat.completions.create(model="any", messages=[{"role": "user", "content": "hi"}])
+    assert done.choices[0].message.content == REPLY
+    pieces = [
+        c.choices[0].delta.content or ""
+        for c in openai.chat.completions.create(
+            model="any", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    ]
+    assert "".join(pieces) == REPLY
+    assert next(m.id for m in openai.models.list().data) == "qwen/qwen3-next-80b-a3b-instruct"
+    vectors = openai.embeddings.create(model="e", input="hello")
+    assert len(vectors.data[0].embedding) == 1536
