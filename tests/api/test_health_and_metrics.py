@@ -49,8 +49,7 @@ def test_metrics_count_requests_errors_and_latency(make_client: Any) -> None:
 
 
 _SERIES = (
-    'vibecode_api_requests_total{app_name="vibecode-api",method="GET",'
-    'path="/api/monitoring/metrics",status_code="200"}'
+    'vibecode_api_requests_total{method="GET",path="/api/monitoring/metrics",status_code="200"}'
 )
 
 

@@ -19,7 +19,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 
 from . import __version__, logs, provisioners
 from .audit import Audit, write_guard
@@ -128,14 +128,6 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
             "never set VIBE_DEV_USER in production",
         )
     stats = RequestStats()
-    # Probes and scrapes are left out of the request metrics: they are noise there, and the
-    # plugin's per-request cost (~30 us) would dominate the cheapest route (docs/benchmarks.md).
-    prometheus = PrometheusConfig(
-        app_name="vibecode-api",
-        prefix="vibecode_api",
-        group_path=True,
-        exclude=["^/metrics", "^/api/health"],
-    )
     app = Litestar(
         route_handlers=[
             *health.handlers,
@@ -159,7 +151,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
                 "draining": False,
             }
         ),
-        middleware=[prometheus.middleware, DefineMiddleware(GateMiddleware)],  # type: ignore[arg-type]
+        middleware=[DefineMiddleware(GateMiddleware)],  # type: ignore[arg-type]
         guards=[write_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),

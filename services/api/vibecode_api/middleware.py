@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from .logs import get_logger, request_id_var
-from .stats import RequestStats
+from .stats import UNMATCHED, RequestStats
 
 log = get_logger("vibecode_api.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -57,15 +57,17 @@ class RequestContextMiddleware:
             await send(message)
 
         token = request_id_var.set(request_id)
-        self.stats.in_flight += 1
+        self.stats.begin()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self.stats.in_flight -= 1
             latency_ms = (time.perf_counter() - started) * 1000
-            self.stats.record(status, latency_ms)
             path = scope["path"]
-            if status >= 400 or self.log_quiet or not path.startswith(_QUIET):
+            quiet = path.startswith(_QUIET)
+            # Probes and scrapes are not request series: they are noise there.
+            template = None if quiet else scope.get("path_template", UNMATCHED)
+            self.stats.record(status, latency_ms, scope["method"], template)
+            if status >= 400 or self.log_quiet or not quiet:
                 log.info(
                     "request",
                     method=scope["method"],
