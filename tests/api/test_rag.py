@@ -1,0 +1,348 @@
+"""RAG on the real embedded database with the real local embedder."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from vibecode_fakeprovider import FakeProvider, serve_in_thread
+
+from .conftest import as_user
+from .rag_corpus import FILES, QUESTIONS
+
+ALICE = as_user("alice", "vibecode-premium")
+BOB = as_user("bob", "vibecode-premium")
+
+
+def upload(client: Any, ws: str, path: str, content: bytes | str, headers: Any = ALICE) -> Any:
+    data = content.encode() if isinstance(content, str) else content
+    return client.post(
+        f"/api/workspaces/{ws}/files",
+        files={"file": (path, data)},
+        data={"path": path},
+        headers=headers,
+    )
+
+
+def workspace(client: Any, name: str = "rag", headers: Any = ALICE) -> str:
+    ws: str = client.post("/api/workspaces", json={"name": name}, headers=headers).json()["id"]
+    return ws
+
+
+@pytest.fixture
+def corpus(make_client: Any) -> tuple[Any, str]:
+    client = make_client()
+    ws = workspace(client)
+    for path, text in FILES.items():
+        r = upload(client, ws, path, text)
+        assert r.status_code == 201, r.text
+    return client, ws
+
+
+def test_every_question_finds_its_file_in_the_top_3(corpus: tuple[Any, str]) -> None:
+    client, ws = corpus
+    misses = []
+    for question, expected in QUESTIONS:
+        r = client.post(
+            f"/api/workspaces/{ws}/search", json={"query": question, "topK": 3}, headers=ALICE
+        )
+        assert r.status_code == 200
+        paths = [hit["path"] for hit in r.json()["results"]]
+        if expected not in paths:
+            misses.append((question, expected, paths))
+    assert misses == []
+
+
+def test_results_carry_lines_scores_and_text(corpus: tuple[Any, str]) -> None:
+    client, ws = corpus
+    body = client.post(
+        f"/api/workspaces/{ws}/search",
+        json={"query": "which port does outgoing mail use?"},
+        headers=ALICE,
+    ).json()
+    top = body["results"][0]
+    assert set(top) == {"fileId", "path", "startLine", "endLine", "score", "text"}
+    assert top["path"] == "src/email.py"
+    assert (top["startLine"], top["endLine"]) == (1, 7)
+    assert "587" in top["text"]
+    assert 0 < top["score"] <= 1
+    assert body["tookMs"] >= 0
+    files = client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()
+    assert len(files) == 30
+    assert {f["status"] for f in files} == {"indexed"}
+
+
+def test_reuploading_re_embeds_only_what_changed(make_client: Any) -> None:
+    client = make_client()
+    ws = workspace(client)
+    lines = [
+        f"Section {i}: the service component number {i} handles request routing "
+        f"for tenant group {i} with its own retry policy and timeouts."
+        for i in range(40)
+    ]
+    first = upload(client, ws, "big.md", "\n".join(lines))
+    assert first.status_code == 201
+    n = first.json()["chunks"]
+    assert n >= 8
+    assert (first.json()["chunksAdded"], first.json()["chunksKept"]) == (n, 0)
+    again = upload(client, ws, "big.md", "\n".join(lines))
+    assert again.status_code == 200
+    assert again.json() | {"sha256": ""} == first.json() | {
+        "sha256": "",
+        "chunksAdded": 0,
+        "chunksKept": n,
+        "chunksRemoved": 0,
+    }
+    changed = [*lines]
+    changed[20] = "Section 20 now says something entirely different about caching layers."
+    third = upload(client, ws, "big.md", "\n".join(changed)).json()
+    # Exact bookkeeping: every old chunk is kept or removed, every new one kept or added ...
+    assert third["chunksKept"] + third["chunksRemoved"] == n
+    assert third["chunksKept"] + third["chunksAdded"] == third["chunks"]
+    # ... and content-defined boundaries keep one edited line from touching more than a few.
+    assert 1 <= third["chunksAdded"] <= 3
+    assert third["chunksKept"] >= n - 4
+    hits = client.post(
+        f"/api/workspaces/{ws}/search", json={"query": "caching layers"}, headers=ALICE
+    ).json()["results"]
+    assert "caching layers" in hits[0]["text"]
+
+
+def test_identical_text_is_embedded_once(make_client: Any) -> None:
+    client = make_client()
+    ws = workspace(client)
+    upload(client, ws, "a.md", "The same paragraph about deployment windows and freezes.")
+    r = upload(client, ws, "b.md", "The same paragraph about deployment windows and freezes.")
+    assert r.json()["chunksAdded"] == 1  # a new row, but its vector came from the cache
+    db_url = client.app.state.db.url
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM embedding_cache").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "status", "error"),
+    [
+        ("bin.dat", b"\x00\x01\x02binary\x00", 415, "unsupported_media_type"),
+        ("latin.txt", "caf\xe9".encode("latin-1"), 415, "unsupported_media_type"),
+        ("empty.txt", b"", 422, "empty_file"),
+        ("blank.txt", b"   \n\n", 422, "empty_file"),
+        ("../escape.txt", b"text", 422, "invalid_path"),
+        ("/etc/passwd", b"text", 422, "invalid_path"),
+        ("a/" * 300 + "x.txt", b"text", 422, "invalid_path"),
+    ],
+)
+def test_bad_uploads_get_their_status_and_leave_nothing(
+    make_client: Any, path: str, content: bytes, status: int, error: str
+) -> None:
+    client = make_client()
+    ws = workspace(client)
+    r = upload(client, ws, path, content)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == error
+    assert r.json()["detail"]
+    assert client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json() == []
+
+
+def test_file_size_over_the_tier_limit_is_413_with_the_limit(make_client: Any) -> None:
+    client = make_client()
+    free = as_user("frank")
+    ws = workspace(client, headers=free)
+    r = upload(client, ws, "big.txt", b"a" * (10 * 2**20 + 1), headers=free)
+    assert r.status_code == 413
+    assert (r.json()["quota"], r.json()["limit"]) == ("fileSize", 10 * 2**20)
+    assert client.get(f"/api/workspaces/{ws}/files", headers=free).json() == []
+
+
+def test_files_per_workspace_and_chunk_quotas_refuse_whole(
+    make_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vibecode_platform import tenancy
+
+    small = tenancy.Tier(
+        **{
+            **tenancy.TIERS[tenancy.TierName.free].__dict__,
+            "max_files_per_workspace": 3,
+            "max_vector_chunks": 5,
+        }
+    )
+    monkeypatch.setitem(tenancy.TIERS, tenancy.TierName.free, small)
+    client = make_client()
+    free = as_user("fiona")
+    ws = workspace(client, headers=free)
+    for i in range(3):
+        assert upload(client, ws, f"f{i}.md", f"note {i}", headers=free).status_code == 201
+    r = upload(client, ws, "f3.md", "note 3", headers=free)
+    assert (r.status_code, r.json()["quota"], r.json()["limit"]) == (403, "filesPerWorkspace", 3)
+    assert upload(client, ws, "f0.md", "note zero, updated", headers=free).status_code == 200
+    long = "\n".join(f"line {i} of a long text with plenty of distinct words" for i in range(200))
+    r = upload(client, ws, "f1.md", long, headers=free)
+    assert (r.status_code, r.json()["quota"]) == (403, "vectorChunks")
+    usage = client.get("/api/usage", headers=free).json()["quotas"]
+    assert usage["vectorChunks"]["used"] == 3
+    assert usage["filesPerWorkspace"]["used"] == 3
+
+
+def test_a_second_user_reaches_none_of_the_first_users_chunks(corpus: tuple[Any, str]) -> None:
+    client, ws = corpus
+    for method, path, body in [
+        ("POST", f"/api/workspaces/{ws}/search", {"query": "password reset"}),
+        ("GET", f"/api/workspaces/{ws}/files", None),
+        ("POST", f"/api/workspaces/{ws}/files", None),
+    ]:
+        r = client.request(method, path, json=body, headers=BOB)
+        assert r.status_code == 404, (method, path)
+    chat = client.post(
+        "/api/chat",
+        json={"messages": [{"role": "user", "content": "password"}], "workspaceId": ws},
+        headers=BOB,
+    )
+    assert chat.status_code == 404
+    file_id = client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()[0]["id"]
+    assert client.delete(f"/api/workspaces/{ws}/files/{file_id}", headers=BOB).status_code == 404
+    bobs = workspace(client, "bobs", headers=BOB)
+    assert client.delete(f"/api/workspaces/{bobs}/files/{file_id}", headers=BOB).status_code == 404
+    r = client.post(f"/api/workspaces/{bobs}/search", json={"query": "password reset"}, headers=BOB)
+    assert r.json()["results"] == []
+
+
+def test_offline_chat_answers_with_the_retrieved_passages_labelled(corpus: tuple[Any, str]) -> None:
+    client, ws = corpus
+    q = {
+        "messages": [{"role": "user", "content": "I forgot my password, what now?"}],
+        "workspaceId": ws,
+    }
+    body = client.post("/api/chat", json=q, headers=ALICE).json()
+    assert body["provider"] == "offline"
+    assert body["context"][0]["path"] == "docs/password-reset.md"
+    assert body["context"][0]["n"] == 1
+    assert (
+        "Retrieved passages from your files (not a generated answer)" in body["message"]["content"]
+    )
+    assert "[1] docs/password-reset.md, lines 1-3" in body["message"]["content"]
+    streamed = client.post("/api/chat", json={**q, "stream": True}, headers=ALICE).text
+    first = streamed.split("\n\n")[0].split("\n")
+    assert first[0] == "event: context"
+    assert '"path": "docs/password-reset.md"' in first[1]
+
+
+def test_chat_puts_numbered_sources_in_the_prompt(make_client: Any) -> None:
+    seen: list[Any] = []
+    fake = serve_in_thread(FakeProvider(name="p"))
+    try:
+        client = make_client(megallm_api_key="k", megallm_base_url=fake.url)
+        ws = workspace(client)
+        upload(client, ws, "docs/coffee.md", FILES["notes/coffee.md"])
+        r = client.post(
+            "/api/chat",
+            json={
+                "messages": [{"role": "user", "content": "coffee per litre?"}],
+                "workspaceId": ws,
+            },
+            headers=ALICE,
+        )
+        body = r.json()
+        assert body["provider"] == "megallm"
+        assert body["context"][0]["path"] == "docs/coffee.md"
+        seen = fake.fake.paths
+    finally:
+        fake.stop()
+    assert seen == ["/v1/chat/completions"]
+
+
+def test_chat_still_answers_when_retrieval_fails(make_client: Any) -> None:
+    client = make_client()
+    ws = workspace(client)
+    upload(client, ws, "a.md", "something")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("vector search is down")
+
+    client.app.state.rag.searcher.search = broken  # the failure, not a mock of the database
+    body = client.post(
+        "/api/chat",
+        json={"messages": [{"role": "user", "content": "x"}], "workspaceId": ws},
+        headers=ALICE,
+    ).json()
+    assert body["context"] == []
+    assert "could not be searched" in body["message"]["content"]
+
+
+def test_deleting_a_file_or_workspace_deletes_its_chunks(corpus: tuple[Any, str]) -> None:
+    import psycopg
+
+    client, ws = corpus
+    url = client.app.state.db.url
+    files = client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()
+    with psycopg.connect(url) as conn:
+        count = lambda: conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # noqa: E731
+        before = count()
+        assert (
+            client.delete(f"/api/workspaces/{ws}/files/{files[0]['id']}", headers=ALICE).status_code
+            == 204
+        )
+        assert count() == before - files[0]["chunks"]
+        assert client.delete(f"/api/workspaces/{ws}", headers=ALICE).status_code == 204
+        assert count() == 0
+        assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 0
+
+
+def test_concurrent_uploads_to_one_workspace_lose_nothing(
+    api_process: Any, database_url: str
+) -> None:
+    apis = [
+        api_process({"VIBE_DATABASE_URL": database_url, "VIBE_LOG_LEVEL": "warn"}) for _ in range(2)
+    ]
+    for api in apis:
+        api.wait_ready()
+    with httpx.Client() as c:
+        ws = c.post(f"{apis[0].url}/api/workspaces", json={"name": "c"}, headers=ALICE).json()["id"]
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(timeout=60) as c:
+            answers = await asyncio.gather(
+                *[
+                    c.post(
+                        f"{apis[i % 2].url}/api/workspaces/{ws}/files",
+                        files={"file": (f"n{i}.md", f"note number {i} about topic {i}".encode())},
+                        headers=ALICE,
+                    )
+                    for i in range(20)
+                ]
+            )
+        return [a.status_code for a in answers]
+
+    assert Counter(asyncio.run(burst())) == {201: 20}
+    listed = httpx.get(f"{apis[1].url}/api/workspaces/{ws}/files", headers=ALICE).json()
+    assert sorted(f["path"] for f in listed) == sorted(f"n{i}.md" for i in range(20))
+    for api in apis:
+        assert api.stop(signal.SIGTERM) == 0
+
+
+def test_an_acknowledged_upload_survives_a_restart(api_process: Any, tmp_path: Path) -> None:
+    env = {"VIBE_DATA_DIR": str(tmp_path / "data"), "VIBE_LOG_LEVEL": "warn"}
+    first = api_process(env)
+    first.wait_ready()
+    ws = httpx.post(f"{first.url}/api/workspaces", json={"name": "p"}, headers=ALICE).json()["id"]
+    r = httpx.post(
+        f"{first.url}/api/workspaces/{ws}/files",
+        files={"file": ("kept.md", b"Kept across restarts: the answer is 42.")},
+        headers=ALICE,
+    )
+    assert r.status_code == 201
+    assert first.stop(signal.SIGTERM) == 0
+    second = api_process(env)
+    second.wait_ready()
+    hits = httpx.post(
+        f"{second.url}/api/workspaces/{ws}/search",
+        json={"query": "what is the answer?"},
+        headers=ALICE,
+    ).json()["results"]
+    assert hits[0]["path"] == "kept.md"
+    assert second.stop(signal.SIGTERM) == 0
