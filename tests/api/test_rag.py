@@ -355,38 +355,49 @@ def test_provider_mode_queues_a_failed_embedding_and_a_worker_finishes_it(
 
     fake = serve_in_thread(FakeProvider(name="emb", fault="503"))
     try:
-        client = make_client(embeddings="provider", megallm_api_key="k",
-                             megallm_base_url=fake.url, timeout=300, max_retries=0,
-                             embed_retry_interval=0.1)
+        client = make_client(
+            embeddings="provider",
+            megallm_api_key="k",
+            megallm_base_url=fake.url,
+            timeout=300,
+            max_retries=0,
+            embed_retry_interval=0.1,
+        )
         ws = workspace(client)
         r = upload(client, ws, "q.md", "queued while the provider is down")
         assert r.status_code == 201
         assert r.json()["status"] == "pending"
-        assert client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()[0]["status"] == \
-            "pending"
+        assert (
+            client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()[0]["status"]
+            == "pending"
+        )
         fake.fake.fault = "none"
         deadline = time.monotonic() + 20
-        while client.get(f"/api/workspaces/{ws}/files",
-                         headers=ALICE).json()[0]["status"] != "indexed":
+        while (
+            client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()[0]["status"]
+            != "indexed"
+        ):
             assert time.monotonic() < deadline, "the worker never embedded the pending chunks"
             time.sleep(0.1)  # the worker runs on its own schedule
-        hits = client.post(f"/api/workspaces/{ws}/search",
-                           json={"query": "queued while the provider is down", "threshold": 0},
-                           headers=ALICE).json()["results"]
+        hits = client.post(
+            f"/api/workspaces/{ws}/search",
+            json={"query": "queued while the provider is down", "threshold": 0},
+            headers=ALICE,
+        ).json()["results"]
         assert hits[0]["path"] == "q.md"
     finally:
         fake.stop()
 
 
-def test_mixing_embedding_models_in_a_workspace_is_refused(make_client: Any,
-                                                           database_url: str) -> None:
+def test_mixing_embedding_models_in_a_workspace_is_refused(
+    make_client: Any, database_url: str
+) -> None:
     local = make_client()
     ws = workspace(local)
     assert upload(local, ws, "a.md", "indexed with the local model").status_code == 201
     fake = serve_in_thread(FakeProvider(name="emb"))
     try:
-        remote = make_client(embeddings="provider", megallm_api_key="k",
-                             megallm_base_url=fake.url)
+        remote = make_client(embeddings="provider", megallm_api_key="k", megallm_base_url=fake.url)
         r = upload(remote, ws, "b.md", "would be embedded by the provider")
         assert r.status_code == 409
         assert r.json()["error"] == "embedding_model_mismatch"

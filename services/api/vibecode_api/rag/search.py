@@ -90,7 +90,8 @@ class Searcher:
             params = {"ws": workspace_id, "dims": dims, "q": vector, "text": query, "n": pool}
             semantic = await (
                 await conn.execute(
-                    f"SELECT id FROM chunks WHERE workspace_id = %(ws)s AND dims = %(dims)s"
+                    # dims as a literal: the planner must see `dims = 384` to use the partial index
+                    f"SELECT id FROM chunks WHERE workspace_id = %(ws)s AND dims = {dims}"
                     f" AND embedding IS NOT NULL ORDER BY {distance} LIMIT %(n)s",
                     params,
                 )
