@@ -5,6 +5,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 export UV_PYTHON_DOWNLOADS := never
+export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
@@ -12,7 +13,7 @@ VIBE_HOST ?= 127.0.0.1
 VIBE_PORT ?= 8000
 export VIBE_HOST VIBE_PORT
 
-.PHONY: help bootstrap code-server dev test lint format bench clean
+.PHONY: help bootstrap checkov code-server dev test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -31,6 +32,15 @@ CODE_SERVER_VERSION ?= 4.99.4
 CODE_SERVER_BIN := $(CURDIR)/.tools/code-server/node_modules/.bin/code-server
 export VIBE_CODE_SERVER_BIN ?= $(CODE_SERVER_BIN)
 
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV := $(CURDIR)/.tools/checkov/bin/checkov
+
+$(CHECKOV):
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
+
+checkov: $(CHECKOV)  ## install checkov in its own virtualenv (it pins packages the platform must not share)
+
 code-server:  ## install code-server (npm registry, pinned) for local console sessions
 	CODE_SERVER_VERSION=$(CODE_SERVER_VERSION) bash scripts/install-code-server.sh .tools/code-server
 
@@ -44,7 +54,7 @@ dev: bootstrap  ## run the API on its embedded defaults (Ctrl-C stops everything
 	@echo ""
 	VIBE_DEV_USER=$${VIBE_DEV_USER:-$$(id -un)} exec $(RUN) python -m vibecode_api
 
-test: bootstrap code-server  ## the whole test suite
+test: bootstrap code-server checkov  ## the whole test suite
 	$(RUN) pytest
 
 lint: bootstrap  ## ruff (lint + format check) and mypy

@@ -23,7 +23,40 @@ from pgvector.psycopg import register_vector
 from ._harness import Area, Row, Server, api_argv
 
 USER = {"Remote-User": "bench", "Remote-Groups": "vibecode-premium"}
-WORDS = ["deploy", "cache", "tenant", "quota", "session", "workspace", "vector", "search", "provider", "retry", "backoff", "index", "shard", "replica", "token", "budget", "prompt", "context", "chunk", "embedding", "latency", "error", "metric", "alert", "monitor", "dashboard", "ingress", "policy", "secret", "volume", "pod", "node"]
+WORDS = [
+    "deploy",
+    "cache",
+    "tenant",
+    "quota",
+    "session",
+    "workspace",
+    "vector",
+    "search",
+    "provider",
+    "retry",
+    "backoff",
+    "index",
+    "shard",
+    "replica",
+    "token",
+    "budget",
+    "prompt",
+    "context",
+    "chunk",
+    "embedding",
+    "latency",
+    "error",
+    "metric",
+    "alert",
+    "monitor",
+    "dashboard",
+    "ingress",
+    "policy",
+    "secret",
+    "volume",
+    "pod",
+    "node",
+]
 VOCABULARY = [f"{WORDS[i % len(WORDS)]}{i}" for i in range(20_000)]
 """Chunk text for the scale runs: Zipf-distributed words from a 20k vocabulary, so full-text
 posting lists look like a real corpus's rather than thirty words in every row."""

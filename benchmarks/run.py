@@ -11,10 +11,16 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
-from . import api_core, gateway, rag, tenancy
+from . import api_core, gateway, infra, rag, tenancy
 from ._harness import ROOT, Area, machine
 
-AREAS = {"api_core": api_core.run, "tenancy": tenancy.run, "gateway": gateway.run, "rag": rag.run}
+AREAS = {
+    "api_core": api_core.run,
+    "tenancy": tenancy.run,
+    "gateway": gateway.run,
+    "rag": rag.run,
+    "infra": infra.run,
+}
 
 
 def render(areas: list[Area], command: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 
 def _missing() -> str | None:
-    for tool in ("docker", "kind", "kubectl"):
+    for tool in ("docker", "kind", "kubectl", "pulumi"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     try:

@@ -1,0 +1,1 @@
+"""VibeCode infrastructure as code: one ComponentResource per concern, a thin `__main__`."""

@@ -1,0 +1,1 @@
+"""The program's components; each child is parented to its component."""

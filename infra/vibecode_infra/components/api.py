@@ -1,0 +1,262 @@
+"""The Litestar API as blue and green Deployments behind an active and a preview Service.
+
+The live colour and each colour's image come from stack config (`vibecode:api.activeColor`,
+`vibecode:api.images`); the active Service selects the live colour, the preview Service the idle
+one, so a new image can be smoke-tested before traffic moves (the CLI's `vibe deploy`). Probes on
+`/api/health/live` and `/api/health/ready`, requests and limits, a PodDisruptionBudget, Datadog
+unified service tags on the Deployment and its pods, and the Ingress behind Authelia.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .. import hardening
+from ..config import StackConfig
+from . import network
+from .data import DB_NS
+from .edge import AUTH_NS, INGRESS_NS, Edge, namespace
+
+API_NS = "vibecode"
+PORT = 8000
+COMPONENT = "api"
+
+
+class Api(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        edge: Edge,
+        db_secret: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("vibecode:api:Api", name, None, opts)
+        ns = namespace(API_NS, pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        api = cfg.api
+        sa = k8s.core.v1.ServiceAccount(
+            "vibecode-api",
+            metadata={"name": "vibecode-api", "namespace": API_NS},
+            automount_service_account_token=False,
+            opts=child,
+        )
+        # Sessions scale workspace Deployments: only that verb on that resource, cluster-wide.
+        role = k8s.rbac.v1.ClusterRole(
+            "vibecode-api-sessions",
+            metadata={"name": "vibecode-api-sessions"},
+            rules=[
+                {
+                    "apiGroups": ["apps"],
+                    "resources": ["deployments"],
+                    "verbs": ["get", "patch"],
+                    "resourceNames": ["code-server"],
+                },
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            ],
+            opts=child,
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            "vibecode-api-sessions",
+            metadata={"name": "vibecode-api-sessions"},
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role.metadata["name"],
+            },
+            subjects=[{"kind": "ServiceAccount", "name": "vibecode-api", "namespace": API_NS}],
+            opts=child,
+        )
+        config = k8s.core.v1.ConfigMap(
+            "vibecode-api-env",
+            metadata={"name": "vibecode-api-env", "namespace": API_NS},
+            data={
+                "VIBE_HOST": "0.0.0.0",
+                "VIBE_PORT": str(PORT),
+                "VIBE_LOG_LEVEL": "info",
+                "VIBE_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+                "VIBE_PROVISIONER": "kubernetes",
+                "VIBE_WORKSPACE_DOMAIN": cfg.domain,
+                "VIBE_DATA_DIR": "/tmp/vibe",
+                "DD_ENV": cfg.environment,
+                "DD_SERVICE": "vibecode-api",
+            },
+            opts=child,
+        )
+        self.deployments = {}
+        for color in ("blue", "green"):
+            self.deployments[color] = self._deployment(cfg, color, config, sa, db_secret, child)
+        selector = {"app.kubernetes.io/name": COMPONENT}
+        self.active = k8s.core.v1.Service(
+            "vibecode-api",
+            metadata={"name": "vibecode-api", "namespace": API_NS, "labels": {"role": "active"}},
+            spec={
+                "selector": {**selector, "vibecode.dev/color": api.active_color},
+                "ports": [{"name": "http", "port": 80, "targetPort": PORT}],
+            },
+            opts=child,
+        )
+        self.preview = k8s.core.v1.Service(
+            "vibecode-api-preview",
+            metadata={
+                "name": "vibecode-api-preview",
+                "namespace": API_NS,
+                "labels": {"role": "preview"},
+            },
+            spec={
+                "selector": {**selector, "vibecode.dev/color": api.idle_color},
+                "ports": [{"name": "http", "port": 80, "targetPort": PORT}],
+            },
+            opts=child,
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            "vibecode-api",
+            metadata={"name": "vibecode-api", "namespace": API_NS},
+            spec={
+                "minAvailable": 1,
+                "selector": {"matchLabels": {**selector, "vibecode.dev/color": api.active_color}},
+            },
+            opts=child,
+        )
+        host = cfg.host("app")
+        k8s.networking.v1.Ingress(
+            "vibecode-api",
+            metadata={
+                "name": "vibecode-api",
+                "namespace": API_NS,
+                "annotations": {**edge.auth_annotations(), **edge.tls_annotations()},
+            },
+            spec={
+                "ingressClassName": "nginx",
+                "tls": [{"hosts": [host], "secretName": "vibecode-app-tls"}],
+                "rules": [
+                    {
+                        "host": host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {
+                                        "service": {"name": "vibecode-api", "port": {"number": 80}}
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ],
+            },
+            opts=child,
+        )
+        network.default_deny("vibecode", API_NS, child)
+        network.policy(
+            "vibecode-api-traffic",
+            API_NS,
+            ingress=[
+                {"from": [network.ns_selector(INGRESS_NS)], "ports": [{"port": PORT}]},
+            ],
+            egress=[
+                network.DNS_EGRESS,
+                {"to": [network.ns_selector(DB_NS)], "ports": [{"port": 5432}]},
+                {"to": [network.ns_selector(AUTH_NS)], "ports": [{"port": 9091}]},
+                # LLM providers and the Kubernetes API (sessions): HTTPS, never the metadata service.
+                {**network.ANY_EXCEPT_METADATA, "ports": [{"port": 443}, {"port": 6443}]},
+            ],
+            opts=child,
+        )
+        self.register_outputs({"activeColor": api.active_color, "host": host})
+
+    def _deployment(
+        self,
+        cfg: StackConfig,
+        color: str,
+        config: k8s.core.v1.ConfigMap,
+        sa: k8s.core.v1.ServiceAccount,
+        db_secret: str,
+        opts: pulumi.ResourceOptions,
+    ) -> k8s.apps.v1.Deployment:
+        api = cfg.api
+        image = api.images[color]  # type: ignore[index]
+        version = image.rsplit(":", 1)[-1] if ":" in image else api.version
+        labels = hardening.labels(
+            COMPONENT, cfg.environment, version, **{"vibecode.dev/color": color}
+        )
+        selector = {"app.kubernetes.io/name": COMPONENT, "vibecode.dev/color": color}
+        return k8s.apps.v1.Deployment(
+            f"vibecode-api-{color}",
+            metadata={
+                "name": f"vibecode-api-{color}",
+                "namespace": API_NS,
+                "labels": labels,
+                "annotations": {
+                    "checkov.io/skip1": "CKV_K8S_43=images are pinned by tag in stack config; "
+                    "CI resolves digests at deploy time",
+                    "checkov.io/skip2": "CKV_K8S_35=12-factor: the database URL is an env var "
+                    "from the CloudNativePG secret, read once at start",
+                    "checkov.io/skip3": "CKV_K8S_38=the API scales workspace Deployments through "
+                    "the Kubernetes API (RBAC: get/patch code-server only)",
+                },
+            },
+            spec={
+                "replicas": api.replicas,
+                "selector": {"matchLabels": selector},
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                },
+                "template": {
+                    "metadata": {
+                        "labels": labels,
+                        "annotations": {
+                            "ad.datadoghq.com/api.logs": '[{"source": "python", "service": '
+                            '"vibecode-api"}]'
+                        },
+                    },
+                    "spec": {
+                        "serviceAccountName": sa.metadata["name"],
+                        "automountServiceAccountToken": True,  # sessions call the Kubernetes API
+                        "securityContext": hardening.pod_security(),
+                        "containers": [
+                            {
+                                "name": COMPONENT,
+                                "image": image,
+                                "imagePullPolicy": hardening.image_pull(image),
+                                "ports": [{"containerPort": PORT, "name": "http"}],
+                                "envFrom": [{"configMapRef": {"name": config.metadata["name"]}}],
+                                "env": [
+                                    {
+                                        "name": "VIBE_DATABASE_URL",
+                                        "valueFrom": {
+                                            "secretKeyRef": {"name": db_secret, "key": "uri"}
+                                        },
+                                    },
+                                    {"name": "DD_VERSION", "value": version},
+                                    {
+                                        "name": "DD_AGENT_HOST",
+                                        "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}},
+                                    },
+                                ],
+                                "resources": hardening.resources(
+                                    api.cpu_request,
+                                    api.cpu_limit,
+                                    api.memory_request,
+                                    api.memory_limit,
+                                ),
+                                "livenessProbe": hardening.http_probe("/api/health/live", PORT),
+                                "readinessProbe": hardening.http_probe(
+                                    "/api/health/ready", PORT, period=5
+                                ),
+                                "startupProbe": hardening.http_probe(
+                                    "/api/health/live", PORT, period=2, failures=30
+                                ),
+                                "securityContext": hardening.container_security(),
+                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                            }
+                        ],
+                        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                    },
+                },
+            },
+            opts=opts,
+        )

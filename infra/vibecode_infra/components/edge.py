@@ -1,0 +1,304 @@
+"""The edge: ingress-nginx, cert-manager with its issuers, and Authelia in front of everything.
+
+- ingress-nginx (Helm, pinned) with 3600 s proxy read/send timeouts so code-server's WebSockets
+  survive, HTTP redirected to HTTPS, HSTS in prod, and snippet annotations disabled.
+- cert-manager (Helm, pinned) with a self-signed CA for KIND and an ACME issuer for prod.
+- Authelia (Helm, pinned): `default_policy: deny`, `two_factor` for the platform's hosts, file
+  users, local storage on a volume, generated secrets. `auth_annotations` is what every protected
+  Ingress carries; Authelia's own Ingress carries none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from ..config import StackConfig
+from . import charts, network
+
+INGRESS_NS = "ingress-nginx"
+CERT_NS = "cert-manager"
+AUTH_NS = "authelia"
+AUTH_PORT = 9091
+
+
+def _release(
+    name: str,
+    chart: charts.Chart,
+    namespace: str,
+    values: dict[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        name,
+        chart=chart.name,
+        version=chart.version,
+        namespace=namespace,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        values=values,
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=600,
+        opts=opts,
+    )
+
+
+def namespace(
+    name: str, opts: pulumi.ResourceOptions, restricted: bool = True
+) -> k8s.core.v1.Namespace:
+    pss = "restricted" if restricted else "baseline"
+    return k8s.core.v1.Namespace(
+        name,
+        metadata={
+            "name": name,
+            "labels": {
+                "app.kubernetes.io/part-of": "vibecode",
+                "pod-security.kubernetes.io/enforce": pss,
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+        opts=opts,
+    )
+
+
+class Edge(pulumi.ComponentResource):
+    issuer_name: str
+
+    def __init__(
+        self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vibecode:edge:Edge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cfg = cfg
+
+        # -- ingress-nginx -----------------------------------------------------------------------
+        ingress_ns = namespace(INGRESS_NS, child, restricted=False)  # binds host ports on KIND
+        after_ns = pulumi.ResourceOptions(parent=self, depends_on=[ingress_ns])
+        controller: dict[str, Any] = {
+            "config": {
+                "proxy-read-timeout": "3600",
+                "proxy-send-timeout": "3600",
+                "proxy-body-size": "64m",
+                "ssl-redirect": "true",
+                "force-ssl-redirect": "true",
+                "hsts": "true" if cfg.tls.hsts else "false",
+                "hsts-include-subdomains": "true" if cfg.tls.hsts else "false",
+                "hsts-max-age": "31536000",
+                "use-forwarded-headers": "false",
+            },
+            "allowSnippetAnnotations": False,
+            "metrics": {"enabled": True},
+            "podAnnotations": {
+                "ad.datadoghq.com/controller.checks": (
+                    '{"nginx_ingress_controller": {"init_config": {}, "instances": '
+                    '[{"prometheus_url": "http://%%host%%:10254/metrics"}]}}'
+                )
+            },
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "128Mi"},
+                "limits": {"cpu": "1", "memory": "512Mi"},
+            },
+        }
+        if cfg.kind:
+            controller.update(
+                {
+                    "hostPort": {"enabled": True},
+                    "kind": "DaemonSet",
+                    "nodeSelector": {"ingress-ready": "true"},
+                    "tolerations": [
+                        {
+                            "key": "node-role.kubernetes.io/control-plane",
+                            "operator": "Exists",
+                            "effect": "NoSchedule",
+                        }
+                    ],
+                    "service": {"type": "NodePort"},
+                    "publishService": {"enabled": False},
+                }
+            )
+        else:
+            controller.update({"replicaCount": 2, "service": {"type": "LoadBalancer"}})
+        self.ingress = _release(
+            "ingress-nginx", charts.INGRESS_NGINX, INGRESS_NS, {"controller": controller}, after_ns
+        )
+        network.default_deny("ingress-nginx", INGRESS_NS, after_ns)
+        network.policy(
+            "ingress-nginx-traffic",
+            INGRESS_NS,
+            ingress=[{"ports": [{"port": 80}, {"port": 443}, {"port": 8443}, {"port": 10254}]}],
+            egress=[network.DNS_EGRESS, network.ANY_EXCEPT_METADATA],
+            opts=after_ns,
+        )
+
+        # -- cert-manager ------------------------------------------------------------------------
+        cert_ns = namespace(CERT_NS, child)
+        after_cert_ns = pulumi.ResourceOptions(parent=self, depends_on=[cert_ns])
+        self.cert_manager = _release(
+            "cert-manager",
+            charts.CERT_MANAGER,
+            CERT_NS,
+            {
+                "crds": {"enabled": True},
+                "resources": {
+                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                },
+            },
+            after_cert_ns,
+        )
+        network.default_deny("cert-manager", CERT_NS, after_cert_ns)
+        network.policy(
+            "cert-manager-traffic",
+            CERT_NS,
+            ingress=[{"ports": [{"port": 10250}, {"port": 9402}]}],
+            egress=[network.DNS_EGRESS, network.ANY_EXCEPT_METADATA],
+            opts=after_cert_ns,
+        )
+        issuers = pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager])
+        if cfg.tls.issuer == "acme":
+            self.issuer_name = "letsencrypt"
+            k8s.apiextensions.CustomResource(
+                "letsencrypt",
+                api_version="cert-manager.io/v1",
+                kind="ClusterIssuer",
+                metadata={"name": self.issuer_name},
+                spec={
+                    "acme": {
+                        "email": cfg.tls.acme_email,
+                        "server": cfg.tls.acme_server,
+                        "privateKeySecretRef": {"name": "letsencrypt-account"},
+                        "solvers": [{"http01": {"ingress": {"ingressClassName": "nginx"}}}],
+                    }
+                },
+                opts=issuers,
+            )
+        else:
+            self.issuer_name = "vibecode-local-ca"
+            k8s.apiextensions.CustomResource(
+                "selfsigned",
+                api_version="cert-manager.io/v1",
+                kind="ClusterIssuer",
+                metadata={"name": "selfsigned"},
+                spec={"selfSigned": {}},
+                opts=issuers,
+            )
+            k8s.apiextensions.CustomResource(
+                "local-ca",
+                api_version="cert-manager.io/v1",
+                kind="Certificate",
+                metadata={"name": "vibecode-local-ca", "namespace": CERT_NS},
+                spec={
+                    "isCA": True,
+                    "commonName": "VibeCode local CA",
+                    "secretName": "vibecode-local-ca",
+                    "privateKey": {"algorithm": "ECDSA", "size": 256},
+                    "issuerRef": {
+                        "name": "selfsigned",
+                        "kind": "ClusterIssuer",
+                        "group": "cert-manager.io",
+                    },
+                },
+                opts=issuers,
+            )
+            k8s.apiextensions.CustomResource(
+                "local-ca-issuer",
+                api_version="cert-manager.io/v1",
+                kind="ClusterIssuer",
+                metadata={"name": self.issuer_name},
+                spec={"ca": {"secretName": "vibecode-local-ca"}},
+                opts=issuers,
+            )
+
+        # -- Authelia ------------------------------------------------------------------------------
+        auth_ns = namespace(AUTH_NS, child)
+        after_auth_ns = pulumi.ResourceOptions(parent=self, depends_on=[auth_ns])
+        secrets = {
+            name: random.RandomPassword(f"authelia-{name}", length=64, special=False, opts=child)
+            for name in ("jwt", "session", "storage")
+        }
+        secret = k8s.core.v1.Secret(
+            "authelia-secrets",
+            metadata={"name": "authelia-secrets", "namespace": AUTH_NS},
+            string_data={
+                "identity_validation.reset_password.jwt.hmac.key": secrets["jwt"].result,
+                "session.encryption.key": secrets["session"].result,
+                "storage.encryption.key": secrets["storage"].result,
+            },
+            opts=after_auth_ns,
+        )
+        self.auth_host = cfg.host("auth")
+        protected = [cfg.host("app"), f"*.{cfg.domain}"]
+        self.authelia = _release(
+            "authelia",
+            charts.AUTHELIA,
+            AUTH_NS,
+            {
+                "pod": {
+                    "kind": "Deployment",
+                    "replicas": 1,
+                    "resources": {
+                        "requests": {"cpu": "50m", "memory": "64Mi"},
+                        "limits": {"cpu": "500m", "memory": "256Mi"},
+                    },
+                },
+                "secret": {"existingSecret": "authelia-secrets"},
+                "ingress": {
+                    "enabled": True,
+                    "className": "nginx",
+                    "tls": {"enabled": True, "secret": "authelia-tls"},
+                    "annotations": {"cert-manager.io/cluster-issuer": self.issuer_name},
+                },
+                "configMap": {
+                    "theme": "auto",
+                    "session": {"cookies": [{"domain": cfg.domain, "subdomain": "auth"}]},
+                    "storage": {"local": {"enabled": True, "path": "/config/db.sqlite3"}},
+                    "notifier": {
+                        "filesystem": {"enabled": True, "filename": "/config/notification.txt"}
+                    },
+                    "authentication_backend": {
+                        "file": {"enabled": True, "path": "/config/users_database.yml"}
+                    },
+                    "access_control": {
+                        "default_policy": "deny",
+                        "rules": [
+                            {
+                                "domain": [cfg.host("api")],
+                                "resources": ["^/api/health.*$"],
+                                "policy": "bypass",
+                            },
+                            {"domain": protected, "policy": "two_factor"},
+                        ],
+                    },
+                },
+                "persistence": {"enabled": True, "size": "1Gi"},
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[auth_ns, secret]),
+        )
+        network.default_deny("authelia", AUTH_NS, after_auth_ns)
+        network.policy(
+            "authelia-from-ingress",
+            AUTH_NS,
+            ingress=[{"from": [network.ns_selector(INGRESS_NS)], "ports": [{"port": AUTH_PORT}]}],
+            egress=[network.DNS_EGRESS],
+            opts=after_auth_ns,
+        )
+        self.register_outputs({"authHost": self.auth_host, "issuer": self.issuer_name})
+
+    def auth_annotations(self) -> dict[str, str]:
+        """Forward-auth through Authelia for a protected Ingress (never on Authelia's own)."""
+        return {
+            "nginx.ingress.kubernetes.io/auth-method": "GET",
+            "nginx.ingress.kubernetes.io/auth-url": f"http://authelia.{AUTH_NS}.svc.cluster.local/api/authz/auth-request",
+            "nginx.ingress.kubernetes.io/auth-signin": f"https://{self.auth_host}?rm=$request_method",
+            "nginx.ingress.kubernetes.io/auth-response-headers": "Remote-User,Remote-Name,Remote-Groups,Remote-Email",
+        }
+
+    def tls_annotations(self) -> dict[str, str]:
+        return {
+            "cert-manager.io/cluster-issuer": self.issuer_name,
+            "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+        }

@@ -1,0 +1,178 @@
+"""Stack configuration, read once into typed, validated objects.
+
+Every key lives under the `vibecode:` namespace of `Pulumi.<stack>.yaml`. A wrong value fails with
+the key and what is allowed (`vibecode:api.activeColor: must be one of blue, green`). Secrets
+(provider keys, Datadog keys) come from `pulumi config set --secret`; generated secrets
+(Authelia's, the database password) come from pulumi-random.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from vibecode_platform.tenancy import TierName
+
+Color = Literal["blue", "green"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Tls(_Model):
+    issuer: Literal["selfsigned", "acme"] = "selfsigned"
+    acme_email: str | None = Field(None, alias="acmeEmail")
+    acme_server: str = Field("https://acme-v02.api.letsencrypt.org/directory", alias="acmeServer")
+    hsts: bool = False
+
+    @model_validator(mode="after")
+    def _acme_needs_email(self) -> Tls:
+        if self.issuer == "acme" and not self.acme_email:
+            raise ValueError("tls.acmeEmail is required when tls.issuer is acme")
+        return self
+
+
+def _default_images() -> dict[Color, str]:
+    return {"blue": "vibecode/api:0.1.0", "green": "vibecode/api:0.1.0"}
+
+
+class Api(_Model):
+    active_color: Color = Field("blue", alias="activeColor")
+    images: dict[Color, str] = Field(default_factory=_default_images)
+    replicas: int = Field(2, ge=1, le=50)
+    cpu_request: str = Field("250m", alias="cpuRequest")
+    cpu_limit: str = Field("1", alias="cpuLimit")
+    memory_request: str = Field("256Mi", alias="memoryRequest")
+    memory_limit: str = Field("512Mi", alias="memoryLimit")
+    version: str = "0.1.0"
+
+    @field_validator("images")
+    @classmethod
+    def _both_colors(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = {"blue", "green"} - set(value)
+        if missing:
+            raise ValueError(f"api.images needs an image for {', '.join(sorted(missing))}")
+        return value
+
+    @property
+    def idle_color(self) -> Color:
+        return "green" if self.active_color == "blue" else "blue"
+
+
+class Backups(_Model):
+    enabled: bool = False
+    destination_path: str | None = Field(None, alias="destinationPath")
+    schedule: str = "0 0 2 * * *"
+    retention: str = "30d"
+
+    @model_validator(mode="after")
+    def _destination(self) -> Backups:
+        if self.enabled and not self.destination_path:
+            raise ValueError("database.backups.destinationPath is required when backups are on")
+        return self
+
+
+class Database(_Model):
+    instances: int = Field(1, ge=1, le=9)
+    storage: str = "10Gi"
+    image: str = "ghcr.io/cloudnative-pg/postgresql:17-bookworm"
+    backups: Backups = Backups()
+
+
+class WorkspaceSpec(_Model):
+    user: str = Field(min_length=1, max_length=256)
+    workspace: str = Field(min_length=1, max_length=256)
+    tier: TierName = TierName.free
+
+
+class StackConfig(_Model):
+    environment: Literal["dev", "prod"]
+    domain: str = Field(min_length=3)
+    kubernetes_version: str = Field("1.31", alias="kubernetesVersion")
+    kind: bool = False
+    tls: Tls = Tls()
+    api: Api = Api()
+    database: Database = Database()
+    workspace_image: str = Field("vibecode/workspace:4.99.4", alias="workspaceImage")
+    workspaces: list[WorkspaceSpec] = []
+    users_file: str | None = Field(None, alias="usersFile")
+    storage_class: str | None = Field(None, alias="storageClass")
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _k8s(cls, value: str) -> str:
+        major, _, minor = value.partition(".")
+        if major != "1" or not minor.isdigit() or not 25 <= int(minor) <= 37:
+            raise ValueError("kubernetesVersion must be 1.25-1.37")
+        return value
+
+    def all_workspaces(self, base: Path = Path(".")) -> list[WorkspaceSpec]:
+        """Workspaces from stack config plus the users file (YAML list), without duplicates."""
+        found = list(self.workspaces)
+        if self.users_file:
+            items = yaml.safe_load((base / self.users_file).read_text()) or []
+            found += [WorkspaceSpec.model_validate(item) for item in items]
+        unique: dict[tuple[str, str], WorkspaceSpec] = {}
+        for spec in found:
+            unique.setdefault((spec.user, spec.workspace), spec)
+        return list(unique.values())
+
+    def host(self, name: str) -> str:
+        return f"{name}.{self.domain}"
+
+
+class ConfigError(ValueError):
+    """One line: the key and what is allowed."""
+
+
+def parse(values: dict[str, Any]) -> StackConfig:
+    try:
+        return StackConfig.model_validate(values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"vibecode:{key}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+KEYS = (
+    "environment",
+    "domain",
+    "kubernetesVersion",
+    "kind",
+    "tls",
+    "api",
+    "database",
+    "workspaceImage",
+    "workspaces",
+    "usersFile",
+    "storageClass",
+)
+
+
+def from_pulumi() -> StackConfig:
+    """The running stack's configuration (structured values are JSON in Pulumi config)."""
+    import pulumi
+
+    cfg = pulumi.Config("vibecode")
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        raw = cfg.get(key)
+        if raw is None:
+            continue
+        structured = raw[:1] in ("{", "[") or raw in ("true", "false")
+        values[key] = json.loads(raw) if structured else raw
+    return parse(values)
+
+
+def stack_file(stack: str, root: Path) -> dict[str, Any]:
+    """The `vibecode:` keys of `Pulumi.<stack>.yaml`, without the namespace."""
+    data = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return {
+        k.split(":", 1)[1]: v
+        for k, v in (data.get("config") or {}).items()
+        if k.startswith("vibecode:")
+    }

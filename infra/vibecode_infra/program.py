@@ -1,0 +1,41 @@
+"""The platform program: edge, data, API and the configured workspaces, from stack config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from . import config
+from .components.api import API_NS, Api
+from .components.data import Data
+from .components.edge import Edge
+from .components.workspace import Workspace
+
+
+def build(root: Path | None = None) -> dict[str, object]:
+    cfg = config.from_pulumi()
+    edge = Edge("edge", cfg)
+    data = Data("data", cfg, api_namespace=API_NS)
+    api = Api("api", cfg, edge, data.app_secret, opts=pulumi.ResourceOptions(depends_on=[data]))
+    workspaces = [
+        Workspace(
+            f"ws-{i}",
+            user=spec.user,
+            workspace=spec.workspace,
+            tier=spec.tier,
+            domain=cfg.domain,
+            environment=cfg.environment,
+            image=cfg.workspace_image,
+            auth_annotations=edge.auth_annotations(),
+            tls_annotations=edge.tls_annotations(),
+            storage_class=cfg.storage_class,
+            opts=pulumi.ResourceOptions(depends_on=[edge]),
+        )
+        for i, spec in enumerate(cfg.all_workspaces(root or Path.cwd()))
+    ]
+    pulumi.export("appUrl", f"https://{cfg.host('app')}")
+    pulumi.export("authUrl", f"https://{edge.auth_host}")
+    pulumi.export("activeColor", cfg.api.active_color)
+    pulumi.export("workspaces", [w.namespace_name for w in workspaces])
+    return {"edge": edge, "data": data, "api": api, "workspaces": workspaces}
