@@ -20,6 +20,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from vibecode_api.rag.search import EF_SEARCH
+from vibecode_api.rag.store import COPY_CHUNKS, COPY_TYPES
 
 from ._harness import Area, Row, Server, api_argv
 
@@ -122,26 +123,9 @@ def _fill(url: str, ws: str, n: int, vectors: np.ndarray) -> float:
         started = time.perf_counter()
         with (
             conn.cursor() as cur,
-            cur.copy(
-                "COPY chunks (file_id, workspace_id, user_id, ordinal, start_line, end_line,"
-                " tokens, sha256, text, dims, embedding) FROM STDIN WITH (FORMAT BINARY)"
-            ) as cp,
+            cur.copy(COPY_CHUNKS) as cp,
         ):
-            cp.set_types(
-                [
-                    "text",
-                    "text",
-                    "text",
-                    "int4",
-                    "int4",
-                    "int4",
-                    "int4",
-                    "text",
-                    "text",
-                    "int4",
-                    "vector",
-                ]
-            )
+            cp.set_types(COPY_TYPES)
             for i in range(n):
                 cp.write_row(
                     (
@@ -178,21 +162,7 @@ def _copy_alone(url: str, n: int, vectors: np.ndarray) -> float:
             conn.cursor() as cur,
             cur.copy("COPY copy_probe FROM STDIN WITH (FORMAT BINARY)") as cp,
         ):
-            cp.set_types(
-                [
-                    "text",
-                    "text",
-                    "text",
-                    "int4",
-                    "int4",
-                    "int4",
-                    "int4",
-                    "text",
-                    "text",
-                    "int4",
-                    "vector",
-                ]
-            )
+            cp.set_types(COPY_TYPES)
             for i in range(n):
                 cp.write_row(
                     (

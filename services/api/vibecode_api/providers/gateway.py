@@ -113,6 +113,16 @@ class _NextProvider(Exception):
         self.attempt = attempt
 
 
+def _transport_failure(provider: Provider, err: httpx.TransportError, seconds: float) -> _Retry:
+    """A request that got no answer: refused connections are retried at once, the rest after
+    backoff."""
+    if isinstance(err, httpx.ConnectError):
+        return _Retry(Attempt(provider.name, None, f"connection failed: {err}"), now=True)
+    if isinstance(err, httpx.TimeoutException):
+        return _Retry(Attempt(provider.name, None, f"timed out after {seconds:g} s"))
+    return _Retry(Attempt(provider.name, None, f"connection broken: {type(err).__name__}"))
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:
@@ -257,16 +267,8 @@ class Gateway:
                 timeout=seconds,
                 headers={"Authorization": f"Bearer {provider.key}"},
             )
-        except httpx.ConnectError as err:
-            raise _Retry(
-                Attempt(provider.name, None, f"connection failed: {err}"), now=True
-            ) from None
-        except httpx.TimeoutException:
-            raise _Retry(Attempt(provider.name, None, f"timed out after {seconds:g} s")) from None
         except httpx.TransportError as err:
-            raise _Retry(
-                Attempt(provider.name, None, f"connection broken: {type(err).__name__}")
-            ) from None
+            raise _transport_failure(provider, err, seconds) from None
         self._classify(provider, response, response.content)
         try:
             return response.json()
@@ -348,16 +350,8 @@ class Gateway:
         )
         try:
             response = await self.client.send(request, stream=True)
-        except httpx.ConnectError as err:
-            raise _Retry(
-                Attempt(provider.name, None, f"connection failed: {err}"), now=True
-            ) from None
-        except httpx.TimeoutException:
-            raise _Retry(Attempt(provider.name, None, f"timed out after {seconds:g} s")) from None
         except httpx.TransportError as err:
-            raise _Retry(
-                Attempt(provider.name, None, f"connection broken: {type(err).__name__}")
-            ) from None
+            raise _transport_failure(provider, err, seconds) from None
         if response.status_code >= 300:
             body = await response.aread()
             await response.aclose()

@@ -33,6 +33,24 @@ from .embedder import Embedder, EmbeddingFailed, Tokens
 log = get_logger(__name__)
 
 MAX_PATH = 512
+COPY_CHUNKS = (
+    "COPY chunks (file_id, workspace_id, user_id, ordinal, start_line, end_line, tokens, sha256,"
+    " text, dims, embedding) FROM STDIN WITH (FORMAT BINARY)"
+)
+COPY_TYPES = [
+    "text",
+    "text",
+    "text",
+    "int4",
+    "int4",
+    "int4",
+    "int4",
+    "text",
+    "text",
+    "int4",
+    "vector",
+]
+"""Chunk rows go in by binary COPY (the benchmarks use the same statement)."""
 MAX_ATTEMPTS = 20
 
 
@@ -282,26 +300,9 @@ class Store:
         rows_pending = False
         async with (
             conn.cursor() as cur,
-            cur.copy(
-                "COPY chunks (file_id, workspace_id, user_id, ordinal, start_line, end_line, tokens,"
-                " sha256, text, dims, embedding) FROM STDIN WITH (FORMAT BINARY)"
-            ) as copy,
+            cur.copy(COPY_CHUNKS) as copy,
         ):
-            copy.set_types(
-                [
-                    "text",
-                    "text",
-                    "text",
-                    "int4",
-                    "int4",
-                    "int4",
-                    "int4",
-                    "text",
-                    "text",
-                    "int4",
-                    "vector",
-                ]
-            )
+            copy.set_types(COPY_TYPES)
             for c in added:
                 vector = vectors.get(c.sha256)
                 if vector is None:
