@@ -117,10 +117,7 @@ async def api_events(
 
     yield sse("context", context)
     try:
-        for event in upstream.first:
-            if (text := delta_of(event)) is not None:
-                yield sse("delta", {"content": text})
-        async for event in upstream.rest:
+        async for event in upstream.events():
             if (text := delta_of(event)) is not None:
                 yield sse("delta", {"content": text})
         yield sse("done", {"provider": upstream.provider, "model": model})

@@ -75,6 +75,13 @@ class Stream:
     attempts: list[Attempt]
     close: Callable[[], Any]
 
+    async def events(self) -> AsyncIterator[bytes]:
+        """Every event in order, the first one included; raises StreamBroken mid-way."""
+        for event in self.first:
+            yield event
+        async for event in self.rest:
+            yield event
+
 
 class ProvidersUnavailable(ApiError):
     def __init__(self, attempts: list[Attempt], detail: str | None = None) -> None:

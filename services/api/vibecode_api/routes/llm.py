@@ -104,9 +104,7 @@ async def chat_completions(
 
     async def relay() -> AsyncIterator[bytes]:
         try:
-            for event in upstream.first:
-                yield event
-            async for event in upstream.rest:
+            async for event in upstream.events():
                 yield event
         except StreamBroken as err:
             yield chat.openai_error_event(upstream.provider, str(err))
