@@ -16,7 +16,7 @@ from .. import hardening
 from ..config import StackConfig
 from . import network
 from .data import DB_NS
-from .edge import AUTH_NS, INGRESS_NS, Edge, namespace
+from .edge import AUTH_NS, INGRESS_NS, Edge, ingress_spec, namespace
 
 API_NS = "vibecode"
 PORT = 8000
@@ -127,26 +127,7 @@ class Api(pulumi.ComponentResource):
                 "namespace": API_NS,
                 "annotations": {**edge.auth_annotations(), **edge.tls_annotations()},
             },
-            spec={
-                "ingressClassName": "nginx",
-                "tls": [{"hosts": [host], "secretName": "vibecode-app-tls"}],
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": "/",
-                                    "pathType": "Prefix",
-                                    "backend": {
-                                        "service": {"name": "vibecode-api", "port": {"number": 80}}
-                                    },
-                                }
-                            ]
-                        },
-                    }
-                ],
-            },
+            spec=ingress_spec(host, "vibecode-api", "vibecode-app-tls"),
             opts=child,
         )
         network.default_deny("vibecode", API_NS, child)

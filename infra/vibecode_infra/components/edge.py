@@ -65,6 +65,29 @@ def namespace(
     )
 
 
+def ingress_spec(host: str, service: str, tls_secret: str) -> dict[str, Any]:
+    """One host, all paths to one Service on port 80, TLS from cert-manager (the API's Ingress
+    and every workspace's share this shape)."""
+    return {
+        "ingressClassName": "nginx",
+        "tls": [{"hosts": [host], "secretName": tls_secret}],
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": service, "port": {"number": 80}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+
+
 class Edge(pulumi.ComponentResource):
     issuer_name: str
 

@@ -17,7 +17,7 @@ from vibecode_platform.tenancy import workspace_namespace
 
 from .. import hardening
 from . import network
-from .edge import INGRESS_NS
+from .edge import INGRESS_NS, ingress_spec
 
 PORT = 8080
 LABELS = {"app.kubernetes.io/name": "code-server"}
@@ -201,26 +201,7 @@ class Workspace(pulumi.ComponentResource):
                     "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
                 },
             },
-            spec={
-                "ingressClassName": "nginx",
-                "tls": [{"hosts": [host], "secretName": "code-server-tls"}],
-                "rules": [
-                    {
-                        "host": host,
-                        "http": {
-                            "paths": [
-                                {
-                                    "path": "/",
-                                    "pathType": "Prefix",
-                                    "backend": {
-                                        "service": {"name": "code-server", "port": {"number": 80}}
-                                    },
-                                }
-                            ]
-                        },
-                    }
-                ],
-            },
+            spec=ingress_spec(host, "code-server", "code-server-tls"),
             opts=child,
         )
         network.default_deny(ns_name, ns_name, child)
