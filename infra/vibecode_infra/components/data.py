@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from ..config import StackConfig
 from . import charts, network
-from .edge import _release, namespace
+from .edge import helm_release, namespace
 
 OPERATOR_NS = "cnpg-system"
 DB_NS = "vibecode-data"
@@ -31,7 +31,7 @@ class Data(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         op_ns = namespace(OPERATOR_NS, child)
         op_opts = pulumi.ResourceOptions(parent=self, depends_on=[op_ns])
-        self.operator = _release(
+        self.operator = helm_release(
             "cloudnative-pg",
             charts.CLOUDNATIVE_PG,
             OPERATOR_NS,

@@ -25,7 +25,7 @@ AUTH_NS = "authelia"
 AUTH_PORT = 9091
 
 
-def _release(
+def helm_release(
     name: str,
     chart: charts.Chart,
     namespace: str,
@@ -145,7 +145,7 @@ class Edge(pulumi.ComponentResource):
             )
         else:
             controller.update({"replicaCount": 2, "service": {"type": "LoadBalancer"}})
-        self.ingress = _release(
+        self.ingress = helm_release(
             "ingress-nginx", charts.INGRESS_NGINX, INGRESS_NS, {"controller": controller}, after_ns
         )
         network.default_deny("ingress-nginx", INGRESS_NS, after_ns)
@@ -160,7 +160,7 @@ class Edge(pulumi.ComponentResource):
         # -- cert-manager ------------------------------------------------------------------------
         cert_ns = namespace(CERT_NS, child)
         after_cert_ns = pulumi.ResourceOptions(parent=self, depends_on=[cert_ns])
-        self.cert_manager = _release(
+        self.cert_manager = helm_release(
             "cert-manager",
             charts.CERT_MANAGER,
             CERT_NS,
@@ -255,7 +255,7 @@ class Edge(pulumi.ComponentResource):
         )
         self.auth_host = cfg.host("auth")
         protected = [cfg.host("app"), f"*.{cfg.domain}"]
-        self.authelia = _release(
+        self.authelia = helm_release(
             "authelia",
             charts.AUTHELIA,
             AUTH_NS,
