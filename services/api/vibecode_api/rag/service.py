@@ -54,6 +54,10 @@ class Rag:
         return Searcher(self._db, self.embedder, self.tokens, self._settings.search_threshold)
 
     async def run(self) -> None:
-        """Queued writes: retry pending embeddings (provider mode) until cancelled."""
+        """Queued writes: retry pending embeddings (provider mode) until cancelled. The local
+        embedder never queues (it cannot be unreachable), so in local mode there is nothing to
+        poll and nothing — not even the tokenizer — is loaded at start."""
+        if self._settings.embeddings != EmbeddingsMode.provider:
+            return
         await self._db.wait_schema()
         await self.store.run_pending(self.retry_interval)
