@@ -14,14 +14,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import psutil
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
+from vibecode_platform import telemetry as names
 
-from . import __version__, logs, provisioners
+from . import __version__, logs, provisioners, telemetry, tracing
 from .audit import Audit, write_guard
 from .db import Database
 from .db.embedded import EmbeddedPostgres
@@ -40,6 +42,7 @@ from .stats import RequestStats
 log = logs.get_logger(__name__)
 
 MIGRATION_RETRY_SECONDS = 2.0
+GAUGE_SECONDS = 10.0
 
 
 async def _migrate_until_done(db: Database) -> None:
@@ -48,6 +51,23 @@ async def _migrate_until_done(db: Database) -> None:
         await anyio.sleep(MIGRATION_RETRY_SECONDS)
         if await db.migrate():
             return
+
+
+async def _report_gauges(sessions: SessionManager, gateway: Gateway) -> None:
+    """The gauges Datadog's monitors and the autoscaler read, every GAUGE_SECONDS. Every pod
+    reports the platform-wide session count, so `avg` across pods is the platform's number."""
+    await sessions.db.wait_schema()
+    while True:
+        telemetry.gauge(names.MEMORY_RSS, psutil.Process().memory_info().rss)
+        telemetry.gauge(
+            names.PROVIDERS_AVAILABLE,
+            sum(not p.breaker.tripped for p in gateway.providers),
+        )
+        try:
+            telemetry.gauge(names.ACTIVE_SESSIONS, await sessions.active_count())
+        except Exception as err:  # the database may be away; the next round reports again
+            log.warning("session_gauge_failed", error=type(err).__name__)
+        await anyio.sleep(GAUGE_SECONDS)
 
 
 def _lifespan(settings: Settings) -> Any:
@@ -76,12 +96,15 @@ def _lifespan(settings: Settings) -> Any:
         rag = Rag(settings, db, app.state.quotas, app.state.audit, gateway)
         app.state.rag = rag
         await db.open()
+        telemetry.configure(settings)
         try:
             async with anyio.create_task_group() as tg:
                 if not await db.migrate():
                     tg.start_soon(_migrate_until_done, db)
                 tg.start_soon(sessions.run)
                 tg.start_soon(rag.run)
+                if settings.dogstatsd:
+                    tg.start_soon(_report_gauges, sessions, gateway)
                 log.info(
                     "api_started",
                     version=__version__,
@@ -102,6 +125,7 @@ def _lifespan(settings: Settings) -> Any:
             await provisioner.aclose()
             await gateway.aclose()
             await db.close()
+            telemetry.close()
             if embedded is not None:
                 await anyio.to_thread.run_sync(embedded.stop)
             log.info("api_stopped")
@@ -166,6 +190,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
     # Outside Litestar's own exception layer, so unknown routes (404/405) are counted and logged
     # too: route-level middleware never sees them.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler, stats)  # type: ignore[assignment]
+    app.asgi_handler = tracing.instrument(app.asgi_handler, settings)
     return app
 
 

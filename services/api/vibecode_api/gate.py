@@ -12,6 +12,9 @@ import datetime as dt
 import math
 from typing import Any
 
+from vibecode_platform import telemetry as names
+
+from . import telemetry
 from .errors import ApiError
 from .identity import IdentityResolver
 
@@ -65,6 +68,7 @@ class GateMiddleware:
             (b"ratelimit-reset", str(reset_in).encode()),
         ]
         if row is None:
+            telemetry.count(names.RATE_LIMIT_REFUSALS, tags=(f"tier:{identity.tier_name.value}",))
             if scope["method"] not in _SAFE_METHODS:
                 await state.audit.record_scope(
                     scope, "api.call", "refused_rate_limit", target=scope["path"]

@@ -19,7 +19,7 @@ from .stats import UNMATCHED, RequestStats
 
 log = get_logger("vibecode_api.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-_QUIET = ("/api/health", "/metrics")
+QUIET_PATHS = ("/api/health", "/metrics")
 
 
 class RequestContextMiddleware:
@@ -63,7 +63,7 @@ class RequestContextMiddleware:
         finally:
             latency_ms = (time.perf_counter() - started) * 1000
             path = scope["path"]
-            quiet = path.startswith(_QUIET)
+            quiet = path.startswith(QUIET_PATHS)
             # Probes and scrapes are not request series: they are noise there.
             template = None if quiet else scope.get("path_template", UNMATCHED)
             self.stats.record(status, latency_ms, scope["method"], template)

@@ -17,7 +17,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from vibecode_platform import telemetry as names
 
+from . import telemetry
 from .db import Database
 from .errors import ApiError
 from .gate import window_of
@@ -30,6 +32,8 @@ _UNITS = {"fileSize": "bytes", "storageBytes": "bytes"}
 
 class QuotaExceeded(ApiError):
     def __init__(self, quota: str, limit: int, used: int, tier: str) -> None:
+        # Counted where it is decided: every refusal, whichever route made it.
+        telemetry.count(names.QUOTA_REFUSALS, tags=(f"quota:{quota}", f"tier:{tier}"))
         unit = f" {_UNITS[quota]}" if quota in _UNITS else ""
         status = 413 if quota == "fileSize" else 403
         code = "file_too_large" if quota == "fileSize" else "quota_exceeded"

@@ -97,6 +97,17 @@ class SessionManager:
         for row in rows:
             await self._stop_row(row, reason)
 
+    async def active_count(self) -> int:
+        """Sessions loading, starting or ready, platform-wide: the autoscaler's signal."""
+        async with self.db.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*) AS n FROM sessions WHERE state = ANY(%s)",
+                    (list(ACTIVE_SESSION_STATES),),
+                )
+            ).fetchone()
+        return int(row["n"]) if row else 0
+
     # -- operations -----------------------------------------------------------------------------
     async def start(self, scope: Any, identity: Identity, ws: WorkspaceRef) -> dict[str, Any]:
         async with self.quotas.transaction(self.db, scope) as conn:

@@ -190,6 +190,35 @@ class Settings(BaseSettings):
         512, ge=16, description="RSS in MiB above which health reports degraded, >= 16"
     )
 
+    # -- telemetry: Datadog's own variable names ------------------------------------------------
+    dogstatsd: bool = Field(True, description="false turns DogStatsD metrics (vibecode.api.*) off")
+    dd_agent_host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("DD_AGENT_HOST"),
+        description="host of the Datadog agent's DogStatsD and trace intake",
+    )
+    dd_dogstatsd_port: int = Field(
+        8125,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("DD_DOGSTATSD_PORT"),
+        description="DogStatsD UDP port, 1-65535",
+    )
+    dd_env: str = Field(
+        "dev", validation_alias=AliasChoices("DD_ENV"), description="the env tag (dev, prod)"
+    )
+    dd_service: str = Field(
+        "vibecode-api", validation_alias=AliasChoices("DD_SERVICE"), description="the service tag"
+    )
+    dd_version: str = Field(
+        "0.1.0", validation_alias=AliasChoices("DD_VERSION"), description="the version tag"
+    )
+    dd_trace_enabled: bool = Field(
+        False,
+        validation_alias=AliasChoices("DD_TRACE_ENABLED"),
+        description="true turns ddtrace APM on (traces to DD_AGENT_HOST:8126)",
+    )
+
     # -- providers: keys and base URLs ---------------------------------------------------------
     megallm_api_key: SecretStr | None = _key("megallm")
     openrouter_api_key: SecretStr | None = _key("openrouter")

@@ -1,5 +1,6 @@
-"""Request counters: the seeds' getMetrics shape (`/api/monitoring/metrics`, per process) and the
-Prometheus series behind `/metrics`, fed from one place — the outermost request middleware.
+"""Request counters: the seeds' getMetrics shape (`/api/monitoring/metrics`, per process), the
+Prometheus series behind `/metrics` and the DogStatsD `vibecode.api.requests|errors|response_time`,
+fed from one place — the outermost request middleware.
 
 Litestar's Prometheus middleware would measure the same thing a second time at about 30 µs a
 request (docs/benchmarks.md); its controller still serves the exposition.
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
+
+from . import telemetry
 
 REQUESTS = Counter(
     "vibecode_api_requests",
@@ -66,6 +69,7 @@ class RequestStats:
             self._series[key] = series
         series[0].inc()
         series[1].observe(latency_ms / 1000)
+        telemetry.request(method, path, status, latency_ms / 1000)
 
     def snapshot(self) -> dict[str, float | int]:
         count = self.request_count

@@ -1,8 +1,12 @@
-"""Prometheus series for the provider chain (the same registry `/metrics` exposes)."""
+"""Provider-chain metrics: Prometheus series (the registry `/metrics` exposes) and their DogStatsD
+twins `vibecode.api.provider.*`, recorded together so the two never disagree."""
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
+from vibecode_platform import telemetry as names
+
+from .. import telemetry
 
 REQUESTS = Counter(
     "vibecode_api_provider_requests",
@@ -22,9 +26,15 @@ FAILOVERS = Counter(
 
 def request(provider: str, outcome: str, seconds: float) -> None:
     REQUESTS.labels(provider, outcome).inc()
+    tags = (f"provider:{provider}", f"outcome:{outcome}")
+    telemetry.count(names.PROVIDER_REQUESTS, tags=tags)
+    if outcome == "failure":
+        telemetry.count(names.PROVIDER_FAILURES, tags=tags)
     if outcome != "skipped":
         LATENCY.labels(provider).observe(seconds)
+        telemetry.seconds(names.PROVIDER_LATENCY, seconds, tags[:1])
 
 
 def failover(provider: str) -> None:
     FAILOVERS.labels(provider).inc()
+    telemetry.count(names.PROVIDER_FAILOVERS, tags=(f"provider:{provider}",))

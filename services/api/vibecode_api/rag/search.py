@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from vibecode_platform import telemetry as names
 
+from .. import telemetry
 from .embedder import Embedder, Tokens
 from .store import with_vectors
 
@@ -78,7 +80,9 @@ class Searcher:
         hits = await self._hybrid(ws["id"], int(dims), vector, query, top_k)
         floor = self.threshold if threshold is None else threshold
         kept = [h for h in hits if h.score >= floor or h.lexical][:top_k]
-        return kept, (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        telemetry.seconds(names.RAG_SEARCH_TIME, elapsed)
+        return kept, elapsed * 1000
 
     async def _hybrid(
         self, workspace_id: str, dims: int, vector: np.ndarray, query: str, top_k: int

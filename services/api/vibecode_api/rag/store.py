@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import secrets
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,9 @@ import anyio
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector_async
+from vibecode_platform import telemetry as names
 
+from .. import telemetry
 from ..errors import ApiError
 from ..identity import Identity
 from ..logs import get_logger
@@ -139,6 +142,7 @@ class Store:
     async def ingest(
         self, scope: Any, identity: Identity, ws: dict[str, Any], upload: Upload
     ) -> tuple[dict[str, Any], bool]:
+        started = time.perf_counter()
         path = normalise_path(upload.path)
         data = upload.data
         limit = identity.tier.max_file_size
@@ -198,6 +202,8 @@ class Store:
                     "removed": result["chunksRemoved"],
                 },
             )
+        telemetry.seconds(names.RAG_INGEST_TIME, time.perf_counter() - started)
+        telemetry.count(names.RAG_INGEST_CHUNKS, result["chunksAdded"])
         return result, old is None
 
     @staticmethod
