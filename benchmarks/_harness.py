@@ -105,6 +105,12 @@ class Server:
             out[f"worker{i + 1}"] = child.memory_info().rss / 2**20
         return out
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server's own processes (its database excluded)."""
+        main = psutil.Process(self.proc.pid)
+        procs = [main, *(c for c in main.children(recursive=True) if c.name() != "postgres")]
+        return sum(p.cpu_times().user + p.cpu_times().system for p in procs)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(2)
@@ -116,20 +122,28 @@ class Server:
 
 
 def wrk(
-    url: str, *, seconds: int = 10, connections: int = 50, threads: int = 1
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 50,
+    threads: int = 1,
+    script: Path | None = None,
 ) -> dict[str, float]:
-    """Run wrk against a URL; requests/s and latency percentiles."""
+    """Run wrk against a URL (optionally with a Lua request script); requests/s and latency
+    percentiles."""
     exe = shutil.which("wrk")
     if exe is None:
         raise RuntimeError("wrk is not installed (make bench installs it with apt-get as root)")
+    extra = ["-s", str(script)] if script else []
     out = subprocess.run(
-        [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    result = {"rps": rps}
+    total = re.search(r"(\d+) requests in", out)
+    result = {"rps": rps, "requests": float(total.group(1)) if total else 0.0}
     for pct in ("50", "99"):
         m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
         if m:

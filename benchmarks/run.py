@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
-from . import api_core, gateway, infra, rag, tenancy
+from . import api_core, gateway, infra, rag, telemetry, tenancy
 from ._harness import ROOT, Area, machine
 
 AREAS = {
@@ -20,6 +20,7 @@ AREAS = {
     "gateway": gateway.run,
     "rag": rag.run,
     "infra": infra.run,
+    "telemetry": telemetry.run,
 }
 
 

@@ -83,6 +83,76 @@ class Database(_Model):
     backups: Backups = Backups()
 
 
+SITES = (
+    "datadoghq.com",
+    "us3.datadoghq.com",
+    "us5.datadoghq.com",
+    "datadoghq.eu",
+    "ap1.datadoghq.com",
+    "ddog-gov.com",
+)
+Priority = Literal["P1", "P2", "P3", "P4"]
+
+
+class Autoscaling(_Model):
+    """The API's replicas follow `vibecode.api.active_user_sessions` per pod.
+
+    Defaults: one API pod comfortably proxies 50 console sessions (each is a WebSocket and a few
+    API calls a minute); scale up above 50 per pod, down below 20, ignoring 10 % noise.
+    """
+
+    mode: Literal["wpa", "dpa", "none"] = "wpa"
+    min_replicas: int = Field(2, ge=1, le=100, alias="minReplicas")
+    max_replicas: int = Field(10, ge=1, le=100, alias="maxReplicas")
+    low_watermark: float = Field(20, gt=0, alias="lowWatermark")
+    high_watermark: float = Field(50, gt=0, alias="highWatermark")
+    tolerance: float = Field(0.1, gt=0, lt=1)
+    scale_up_limit: int = Field(50, ge=1, le=100, alias="scaleUpLimitPercent")
+    scale_down_limit: int = Field(20, ge=1, le=99, alias="scaleDownLimitPercent")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.low_watermark >= self.high_watermark:
+            raise ValueError(
+                "lowWatermark must be below highWatermark "
+                f"({self.low_watermark} >= {self.high_watermark})"
+            )
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("minReplicas must not exceed maxReplicas")
+        return self
+
+
+class Datadog(_Model):
+    """Datadog agent, cluster agent, monitors, dashboards, SLOs and the API's autoscaler.
+
+    Keys come from secret config (`vibecode:datadogApiKey`, `vibecode:datadogAppKey`).
+    `enabled: false` deploys none of it; the API then keeps only Prometheus `/metrics`.
+    """
+
+    enabled: bool = False
+    site: str = "datadoghq.com"
+    cluster_name: str = Field("vibecode", alias="clusterName")
+    notify: dict[Priority, list[str]] = Field(default_factory=dict)
+    search_p95_seconds: float = Field(0.25, gt=0, lt=5, alias="searchP95Seconds")
+    autoscaling: Autoscaling = Autoscaling()
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str) -> str:
+        if value not in SITES:
+            raise ValueError(f"must be one of {', '.join(SITES)}")
+        return value
+
+    @field_validator("notify")
+    @classmethod
+    def _handles(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for handles in value.values():
+            for handle in handles:
+                if not handle.startswith("@") or " " in handle:
+                    raise ValueError(f"{handle!r} is not a Datadog @handle")
+        return value
+
+
 class WorkspaceSpec(_Model):
     user: str = Field(min_length=1, max_length=256)
     workspace: str = Field(min_length=1, max_length=256)
@@ -101,6 +171,7 @@ class StackConfig(_Model):
     workspaces: list[WorkspaceSpec] = []
     users_file: str | None = Field(None, alias="usersFile")
     storage_class: str | None = Field(None, alias="storageClass")
+    datadog: Datadog = Datadog()
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -150,6 +221,7 @@ KEYS = (
     "workspaces",
     "usersFile",
     "storageClass",
+    "datadog",
 )
 
 

@@ -1,4 +1,4 @@
-"""The platform program: edge, data, API and the configured workspaces, from stack config."""
+"""The platform program: edge, data, API, Datadog (when on) and the configured workspaces."""
 
 from __future__ import annotations
 
@@ -18,6 +18,16 @@ def build(root: Path | None = None) -> dict[str, object]:
     edge = Edge("edge", cfg)
     data = Data("data", cfg, api_namespace=API_NS)
     api = Api("api", cfg, edge, data.app_secret, opts=pulumi.ResourceOptions(depends_on=[data]))
+    if cfg.datadog.enabled:
+        from .components.autoscaling import ApiAutoscaler
+        from .components.monitoring import Monitoring  # imports pulumi_datadog: seconds
+        from .components.observability import DatadogAgent
+
+        agent = DatadogAgent("datadog", cfg)
+        Monitoring("monitoring", cfg)
+        ApiAutoscaler(
+            "api-autoscaler", cfg, API_NS, opts=pulumi.ResourceOptions(depends_on=[agent, api])
+        )
     workspaces = [
         Workspace(
             f"ws-{i}",

@@ -43,6 +43,7 @@ class Report:
     policy_skipped: list[str] = field(default_factory=list)
     policy_ran: bool = False
     invariant_failures: list[str] = field(default_factory=list)
+    datadog: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -80,9 +81,36 @@ def _ints(value: Any) -> Any:
     return value
 
 
+MOCK_SECRETS = ("datadogApiKey", "datadogAppKey")
+"""Secret config a real stack sets with `pulumi config set --secret`; placeholders under mocks."""
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base`, nested dicts merged (how `--set-json` overrides stack config)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def stack_values(stack: str, root: Path, users: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The stack file's `vibecode:` values, overridden, plus N generated workspaces."""
+    from . import config
+
+    values = merge(config.stack_file(stack, root), overrides)
+    values["workspaces"] = list(values.get("workspaces") or []) + [
+        {"user": f"user{i}", "workspace": f"ws{i}", "tier": "premium" if i % 5 == 0 else "free"}
+        for i in range(users)
+    ]
+    return values
+
+
 def _run_program(
-    stack: str, users: int, root: Path
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    stack: str, users: int, root: Path, overrides: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int, list[dict[str, Any]]]:
     import pulumi
 
     from . import config
@@ -93,6 +121,8 @@ def _run_program(
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
             recorded.append((args.typ, args.name, dict(args.inputs)))
             outputs = dict(args.inputs)
+            if args.typ == "datadog:index/monitor:Monitor":
+                return str(len(recorded)), outputs  # Datadog monitor ids are integers
             if "apiVersion" in outputs:  # CustomResource.api_version resolves from outputs
                 outputs["api_version"] = outputs["apiVersion"]
             if args.typ == "random:index/randomPassword:RandomPassword":
@@ -102,16 +132,14 @@ def _run_program(
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
             return {}, None
 
-    values = config.stack_file(stack, root)
-    values["workspaces"] = list(values.get("workspaces") or []) + [
-        {"user": f"user{i}", "workspace": f"ws{i}", "tier": "premium" if i % 5 == 0 else "free"}
-        for i in range(users)
-    ]
+    values = stack_values(stack, root, users, overrides or {})
     pulumi.runtime.set_mocks(Recorder(), project="vibecode", stack=stack, preview=False)
     for key, value in values.items():
         pulumi.runtime.set_config(
             f"vibecode:{key}", value if isinstance(value, str) else json.dumps(value)
         )
+    for key in MOCK_SECRETS:
+        pulumi.runtime.set_config(f"vibecode:{key}", "mock-" + key)
     cfg = config.parse(values)
 
     from .program import build
@@ -126,13 +154,15 @@ def _run_program(
         program()
     finally:
         os.chdir(cwd)
-    manifests, releases = [], []
+    manifests, releases, datadog = [], [], []
     for typ, name, inputs in recorded:
         if typ == "kubernetes:helm.sh/v3:Release":
             releases.append({"name": name, **_ints(inputs)})
         elif typ.startswith("kubernetes:") and "apiVersion" in inputs:
             manifests.append(_ints(inputs))
-    return manifests, releases, len(cfg.all_workspaces(root))
+        elif typ.startswith("datadog:"):
+            datadog.append({**_ints(inputs), "resourceType": typ, "resourceName": name})
+    return manifests, releases, len(cfg.all_workspaces(root)), datadog
 
 
 # -- schemas --------------------------------------------------------------------------------------
@@ -141,6 +171,29 @@ CRD_REQUIRED = {
     ("cert-manager.io/v1", "Certificate"): ["spec.secretName", "spec.issuerRef.name"],
     ("postgresql.cnpg.io/v1", "Cluster"): ["spec.instances", "spec.storage.size"],
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): ["spec.schedule", "spec.cluster.name"],
+    # From the CRDs' `required` lists (watermarkpodautoscaler v1alpha1; datadog-crds v1alpha2).
+    ("datadoghq.com/v1alpha1", "WatermarkPodAutoscaler"): [
+        "spec.scaleTargetRef.kind",
+        "spec.scaleTargetRef.name",
+        "spec.metrics[].type",
+        "spec.metrics[].external.metricName",
+    ],
+    ("datadoghq.com/v1alpha2", "DatadogPodAutoscaler"): [
+        "spec.owner",
+        "spec.targetRef.kind",
+        "spec.targetRef.name",
+        "spec.objectives[].type",
+        "spec.objectives[].customQuery.request.queries[].source",
+        "spec.objectives[].customQuery.request.queries[].metrics.query",
+        "spec.objectives[].customQuery.value.type",
+        "spec.objectives[].customQuery.window",
+        "spec.applyPolicy.scaleUp.rules[].type",
+        "spec.applyPolicy.scaleUp.rules[].value",
+        "spec.applyPolicy.scaleUp.rules[].periodSeconds",
+        "spec.applyPolicy.scaleDown.rules[].type",
+        "spec.applyPolicy.scaleDown.rules[].value",
+        "spec.applyPolicy.scaleDown.rules[].periodSeconds",
+    ],
 }
 
 
@@ -150,6 +203,19 @@ def _get(obj: Any, dotted: str) -> Any:
             return None
         obj = obj[part]
     return obj
+
+
+def _all(obj: Any, dotted: str) -> list[Any]:
+    """Every value at `dotted`, where `name[]` walks each item of a list (an empty or missing
+    list yields one None: a required list must have items)."""
+    head, _, rest = dotted.partition(".")
+    if head.endswith("[]"):
+        items = _get(obj, head[:-2])
+        if not isinstance(items, list) or not items:
+            return [None]
+        return [v for item in items for v in (_all(item, rest) if rest else [item])]
+    value = _get(obj, head)
+    return _all(value, rest) if rest and value is not None else [value]
 
 
 def _ident(m: dict[str, Any]) -> str:
@@ -169,7 +235,7 @@ def validate_schemas(manifests: list[dict[str, Any]], version: str) -> list[str]
             errors += [
                 f"{_ident(m)}: missing {path}"
                 for path in CRD_REQUIRED[key]
-                if _get(m, path) in (None, "", [])
+                if any(v in (None, "", []) for v in _all(m, path))
             ]
             continue
         try:
@@ -399,19 +465,39 @@ def write_manifests(manifests: list[dict[str, Any]], out: Path) -> None:
         )
 
 
+def write_datadog(resources: list[dict[str, Any]], out: Path) -> None:
+    """Monitors, dashboards and SLOs as JSON, one file each (secrets never reach them)."""
+    if out.exists():
+        shutil.rmtree(out)
+    if not resources:
+        return
+    out.mkdir(parents=True)
+    for r in resources:
+        kind = r["resourceType"].rsplit(":", 1)[-1].lower()
+        (out / f"{kind}-{r['resourceName']}.json").write_text(
+            json.dumps(r, indent=2, sort_keys=True)
+        )
+
+
 def run_chain(
-    stack: str, *, users: int = 0, out: Path | None = None, policy: bool = True, root: Path = ROOT
+    stack: str,
+    *,
+    users: int = 0,
+    out: Path | None = None,
+    policy: bool = True,
+    root: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
 ) -> Report:
-    from . import config
+    from . import config, verify_datadog
 
     started = time.perf_counter()
-    values = config.stack_file(stack, root)
-    manifests, releases, workspaces = _run_program(stack, users, root)
+    values = stack_values(stack, root, users, overrides or {})
+    manifests, releases, workspaces, datadog = _run_program(stack, users, root, overrides)
     report = Report(
         stack=stack,
         workspaces=workspaces,
         manifests=len(manifests),
-        resources=len(manifests) + len(releases),
+        resources=len(manifests) + len(releases) + len(datadog),
         releases=[
             {"name": r["name"], "chart": r.get("chart"), "version": r.get("version")}
             for r in releases
@@ -419,17 +505,14 @@ def run_chain(
     )
     version = str(values.get("kubernetesVersion", "1.31"))
     report.schema_errors = validate_schemas(manifests, version)
-    values_with_users = {
-        **values,
-        "workspaces": list(values.get("workspaces") or [])
-        + [
-            {"user": f"user{i}", "workspace": f"ws{i}", "tier": "premium" if i % 5 == 0 else "free"}
-            for i in range(users)
-        ],
-    }
-    report.invariant_failures = check_invariants(manifests, releases, root, values_with_users)
+    report.invariant_failures = check_invariants(manifests, releases, root, values)
+    report.invariant_failures += verify_datadog.check(
+        config.parse(values), manifests, releases, datadog
+    )
+    report.datadog = verify_datadog.summary(datadog)
     target = out or Path(tempfile.mkdtemp(prefix=f"vibe-render-{stack}-"))
     write_manifests(manifests, target / "manifests")
+    write_datadog(datadog, target / "datadog")
     if policy:
         failures, skipped, ran = scan(target / "manifests")
         report.policy_failures, report.policy_skipped, report.policy_ran = failures, skipped, ran
@@ -439,7 +522,13 @@ def run_chain(
 
 
 def render(
-    stack: str, *, out: Path, users: int = 0, policy: bool = True, root: Path = ROOT
+    stack: str,
+    *,
+    out: Path,
+    users: int = 0,
+    policy: bool = True,
+    root: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The chain in a child process (the mock engine is process-global); the report."""
     out.mkdir(parents=True, exist_ok=True)
@@ -458,6 +547,8 @@ def render(
     ]
     if not policy:
         argv.append("--no-policy")
+    if overrides:
+        argv += ["--set-json", json.dumps(overrides)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
     report_file = out / "report.json"
     if not report_file.exists():
@@ -474,6 +565,12 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--no-policy", action="store_true")
     parser.add_argument(
+        "--set-json",
+        type=json.loads,
+        default={},
+        help='override stack config, e.g. \'{"datadog": {"enabled": false}}\'',
+    )
+    parser.add_argument(
         "--program-only",
         action="store_true",
         help="only run the program under mocks and time it (benchmarks)",
@@ -481,19 +578,26 @@ def main() -> None:
     args = parser.parse_args()
     if args.program_only:
         started = time.perf_counter()
-        found, releases, workspaces = _run_program(args.stack, args.users, args.root)
+        found, releases, workspaces, datadog = _run_program(
+            args.stack, args.users, args.root, args.set_json
+        )
         print(
             json.dumps(
                 {
                     "workspaces": workspaces,
-                    "resources": len(found) + len(releases),
+                    "resources": len(found) + len(releases) + len(datadog),
                     "seconds": round(time.perf_counter() - started, 3),
                 }
             )
         )
         return
     report = run_chain(
-        args.stack, users=args.users, out=args.out, policy=not args.no_policy, root=args.root
+        args.stack,
+        users=args.users,
+        out=args.out,
+        policy=not args.no_policy,
+        root=args.root,
+        overrides=args.set_json,
     )
     print(json.dumps({"ok": report.ok, "manifests": report.manifests, "seconds": report.seconds}))
     raise SystemExit(0 if report.ok else 1)

@@ -17,6 +17,7 @@ from ..config import StackConfig
 from . import network
 from .data import DB_NS
 from .edge import AUTH_NS, INGRESS_NS, Edge, ingress_spec, namespace
+from .observability import APM_PORT, DOGSTATSD_PORT
 
 API_NS = "vibecode"
 PORT = 8000
@@ -81,12 +82,22 @@ class Api(pulumi.ComponentResource):
                 "VIBE_DATA_DIR": "/tmp/vibe",
                 "DD_ENV": cfg.environment,
                 "DD_SERVICE": "vibecode-api",
+                # Datadog off: no agent to send to, Prometheus /metrics stays.
+                "VIBE_DOGSTATSD": "true" if cfg.datadog.enabled else "false",
+                "DD_TRACE_ENABLED": "true" if cfg.datadog.enabled else "false",
+                "DD_LOGS_INJECTION": "true",
             },
             opts=child,
         )
         self.deployments = {}
+        autoscaled = cfg.datadog.enabled and cfg.datadog.autoscaling.mode != "none"
         for color in ("blue", "green"):
-            self.deployments[color] = self._deployment(cfg, color, config, sa, db_secret, child)
+            # The autoscaler owns the live colour's replica count; `pulumi up` must not reset it.
+            owned = autoscaled and color == api.active_color
+            opts = pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"] if owned else None)
+            )
+            self.deployments[color] = self._deployment(cfg, color, config, sa, db_secret, opts)
         selector = {"app.kubernetes.io/name": COMPONENT}
         self.active = k8s.core.v1.Service(
             "vibecode-api",
@@ -143,6 +154,20 @@ class Api(pulumi.ComponentResource):
                 {"to": [network.ns_selector(AUTH_NS)], "ports": [{"port": 9091}]},
                 # LLM providers and the Kubernetes API (sessions): HTTPS, never the metadata service.
                 {**network.ANY_EXCEPT_METADATA, "ports": [{"port": 443}, {"port": 6443}]},
+                # The node's Datadog agent (status.hostIP): DogStatsD and traces.
+                *(
+                    [
+                        {
+                            **network.ANY_EXCEPT_METADATA,
+                            "ports": [
+                                {"protocol": "UDP", "port": DOGSTATSD_PORT},
+                                {"protocol": "TCP", "port": APM_PORT},
+                            ],
+                        }
+                    ]
+                    if cfg.datadog.enabled
+                    else []
+                ),
             ],
             opts=child,
         )

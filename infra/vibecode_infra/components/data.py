@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 from ..config import StackConfig
 from . import charts, network
 from .edge import helm_release, namespace
+from .observability import DATADOG_NS
 
 OPERATOR_NS = "cnpg-system"
 DB_NS = "vibecode-data"
@@ -77,9 +78,21 @@ class Data(pulumi.ComponentResource):
                 "labels": {
                     "tags.datadoghq.com/env": cfg.environment,
                     "tags.datadoghq.com/service": "vibecode-database",
+                    "tags.datadoghq.com/version": cfg.database.image.rsplit(":", 1)[-1],
                     "component": "database",
                     "team": "platform",
-                }
+                },
+                # Datadog autodiscovery: CloudNativePG's exporter (no database credentials for
+                # the agent), and the server's logs as PostgreSQL's.
+                "annotations": {
+                    "ad.datadoghq.com/postgres.checks": (
+                        '{"openmetrics": {"init_config": {}, "instances": [{"openmetrics_endpoint":'
+                        ' "http://%%host%%:9187/metrics", "namespace": "cnpg", "metrics": [".*"]}]}}'
+                    ),
+                    "ad.datadoghq.com/postgres.logs": (
+                        '[{"source": "postgresql", "service": "vibecode-database"}]'
+                    ),
+                },
             },
         }
         if cfg.database.backups.enabled:
@@ -129,6 +142,11 @@ class Data(pulumi.ComponentResource):
                     "ports": [{"port": 8000}, {"port": 5432}],
                 },
                 {"from": [{"podSelector": {}}]},  # replicas stream from the primary
+                *(
+                    [{"from": [network.ns_selector(DATADOG_NS)], "ports": [{"port": 9187}]}]
+                    if cfg.datadog.enabled
+                    else []
+                ),
             ],
             egress=[network.DNS_EGRESS, {"to": [{"podSelector": {}}]}, network.ANY_EXCEPT_METADATA],
             opts=ns_opts,

@@ -115,11 +115,22 @@ class Edge(pulumi.ComponentResource):
             },
             "allowSnippetAnnotations": False,
             "metrics": {"enabled": True},
+            # Datadog autodiscovery: the nginx check on the metrics port, logs as nginx's.
             "podAnnotations": {
                 "ad.datadoghq.com/controller.checks": (
                     '{"nginx_ingress_controller": {"init_config": {}, "instances": '
                     '[{"prometheus_url": "http://%%host%%:10254/metrics"}]}}'
-                )
+                ),
+                "ad.datadoghq.com/controller.logs": (
+                    '[{"source": "nginx-ingress-controller", "service": "ingress-nginx"}]'
+                ),
+            },
+            "podLabels": {
+                "tags.datadoghq.com/env": cfg.environment,
+                "tags.datadoghq.com/service": "ingress-nginx",
+                "tags.datadoghq.com/version": charts.INGRESS_NGINX.version,
+                "team": "platform",
+                "component": "ingress",
             },
             "resources": {
                 "requests": {"cpu": "100m", "memory": "128Mi"},
