@@ -13,7 +13,7 @@ VIBE_HOST ?= 127.0.0.1
 VIBE_PORT ?= 8000
 export VIBE_HOST VIBE_PORT
 
-.PHONY: help bootstrap checkov code-server dev test lint format bench clean
+.PHONY: help bootstrap checkov code-server dev test lint format bench loadtest soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,14 @@ bench: bootstrap  ## every benchmark → docs/benchmarks.md and docs/benchmarks.
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; } || \
 	  { echo "wrk is needed: apt-get install wrk"; exit 1; }
 	$(RUN) python -m benchmarks.run
+
+USERS ?= 100
+DURATION ?= 2m
+loadtest: bootstrap  ## Locust vs the embedded API + fake provider (USERS=100 DURATION=2m); fails on a missed target
+	$(RUN) python -m vibecode_loadtests.run --users $(USERS) --duration $(DURATION) --out build/loadtest
+
+soak: bootstrap  ## 10 minutes of mixed load; fails if p99 or RSS grow > 10 % from the first to the last minute
+	$(RUN) python -m vibecode_loadtests.run --users 50 --duration 10m --soak --out build/soak
 
 clean:  ## remove the environment and local data (.vibe)
 	rm -rf .venv .tools .vibe .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ import pulumi
 from . import config
 from .components.api import API_NS, Api
 from .components.data import Data
-from .components.edge import Edge
+from .components.edge import Edge, auth_annotations, tls_annotations
 from .components.workspace import Workspace
 
 
@@ -49,3 +49,23 @@ def build(root: Path | None = None) -> dict[str, object]:
     pulumi.export("activeColor", cfg.api.active_color)
     pulumi.export("workspaces", [w.namespace_name for w in workspaces])
     return {"edge": edge, "data": data, "api": api, "workspaces": workspaces}
+
+
+def build_workspace(cfg: config.StackConfig, user: str, workspace: str, tier: str) -> Workspace:
+    """One workspace on its own (the inline program of a per-workspace stack, `vibe workspaces`):
+    the same component and annotations the platform program gives its configured workspaces."""
+    ws = Workspace(
+        "workspace",
+        user=user,
+        workspace=workspace,
+        tier=tier,
+        domain=cfg.domain,
+        environment=cfg.environment,
+        image=cfg.workspace_image,
+        auth_annotations=auth_annotations(cfg),
+        tls_annotations=tls_annotations(cfg),
+        storage_class=cfg.storage_class,
+    )
+    pulumi.export("namespace", ws.namespace_name)
+    pulumi.export("url", f"https://{ws.namespace_name}.{cfg.domain}/")
+    return ws

@@ -95,8 +95,8 @@ class Edge(pulumi.ComponentResource):
         self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("vibecode:edge:Edge", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.cfg = cfg
+        child = pulumi.ResourceOptions(parent=self)
 
         # -- ingress-nginx -----------------------------------------------------------------------
         ingress_ns = namespace(INGRESS_NS, child, restricted=False)  # binds host ports on KIND
@@ -194,7 +194,7 @@ class Edge(pulumi.ComponentResource):
         )
         issuers = pulumi.ResourceOptions(parent=self, depends_on=[self.cert_manager])
         if cfg.tls.issuer == "acme":
-            self.issuer_name = "letsencrypt"
+            self.issuer_name = issuer_name(cfg)
             k8s.apiextensions.CustomResource(
                 "letsencrypt",
                 api_version="cert-manager.io/v1",
@@ -211,7 +211,7 @@ class Edge(pulumi.ComponentResource):
                 opts=issuers,
             )
         else:
-            self.issuer_name = "vibecode-local-ca"
+            self.issuer_name = issuer_name(cfg)
             k8s.apiextensions.CustomResource(
                 "selfsigned",
                 api_version="cert-manager.io/v1",
@@ -323,16 +323,29 @@ class Edge(pulumi.ComponentResource):
         self.register_outputs({"authHost": self.auth_host, "issuer": self.issuer_name})
 
     def auth_annotations(self) -> dict[str, str]:
-        """Forward-auth through Authelia for a protected Ingress (never on Authelia's own)."""
-        return {
-            "nginx.ingress.kubernetes.io/auth-method": "GET",
-            "nginx.ingress.kubernetes.io/auth-url": f"http://authelia.{AUTH_NS}.svc.cluster.local/api/authz/auth-request",
-            "nginx.ingress.kubernetes.io/auth-signin": f"https://{self.auth_host}?rm=$request_method",
-            "nginx.ingress.kubernetes.io/auth-response-headers": "Remote-User,Remote-Name,Remote-Groups,Remote-Email",
-        }
+        return auth_annotations(self.cfg)
 
     def tls_annotations(self) -> dict[str, str]:
-        return {
-            "cert-manager.io/cluster-issuer": self.issuer_name,
-            "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-        }
+        return tls_annotations(self.cfg)
+
+
+def issuer_name(cfg: StackConfig) -> str:
+    return "letsencrypt" if cfg.tls.issuer == "acme" else "vibecode-local-ca"
+
+
+def auth_annotations(cfg: StackConfig) -> dict[str, str]:
+    """Forward-auth through Authelia for a protected Ingress (never on Authelia's own). A
+    function of config alone, so a workspace stack (`vibe workspaces create`) gets the same."""
+    return {
+        "nginx.ingress.kubernetes.io/auth-method": "GET",
+        "nginx.ingress.kubernetes.io/auth-url": f"http://authelia.{AUTH_NS}.svc.cluster.local/api/authz/auth-request",
+        "nginx.ingress.kubernetes.io/auth-signin": f"https://{cfg.host('auth')}?rm=$request_method",
+        "nginx.ingress.kubernetes.io/auth-response-headers": "Remote-User,Remote-Name,Remote-Groups,Remote-Email",
+    }
+
+
+def tls_annotations(cfg: StackConfig) -> dict[str, str]:
+    return {
+        "cert-manager.io/cluster-issuer": issuer_name(cfg),
+        "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+    }

