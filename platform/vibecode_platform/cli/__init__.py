@@ -11,16 +11,17 @@ Exit codes: 0 ok · 1 a check or operation failed · 2 bad arguments · 3 a requ
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import FAILED, ROLLED_BACK, CliError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 STACKS = click.Choice(["dev", "prod"])
 TIERS = click.Choice(["free", "premium"])
@@ -56,6 +57,8 @@ class Context:
         Console(highlight=False).print(f"[bold cyan]==>[/] {text}")
 
     def emit(self, data: Any, human: Callable[[Any], str] | None = None) -> None:
+        import json
+
         if self.json:
             click.echo(json.dumps(data, default=str))
         else:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 OK = 0
 FAILED = 1
 """A check failed: render found problems, a smoke test failed, a Pulumi operation failed."""
@@ -35,6 +33,8 @@ class CliError(Exception):
 
 def require_tool(name: str) -> str:
     """The tool's path, or a CliError naming it and how to install it."""
+    import shutil
+
     found = shutil.which(name)
     if found is None:
         raise CliError(f"{name} is not installed: {INSTALL_HINTS[name]}", MISSING_TOOL)
