@@ -39,6 +39,30 @@ def deployed() -> None:
         check=True,
         capture_output=True,
     )
+    # Datadog needs real keys: from DD_API_KEY/DD_APP_KEY when set, otherwise it is turned off.
+    if os.environ.get("DD_API_KEY") and os.environ.get("DD_APP_KEY"):
+        for key, var in (("datadogApiKey", "DD_API_KEY"), ("datadogAppKey", "DD_APP_KEY")):
+            sh(
+                "pulumi",
+                "config",
+                "set",
+                "--stack",
+                "dev",
+                "--secret",
+                f"vibecode:{key}",
+                os.environ[var],
+            )
+    else:
+        sh(
+            "pulumi",
+            "config",
+            "set",
+            "--stack",
+            "dev",
+            "--path",
+            "vibecode:datadog.enabled",
+            "false",
+        )
     sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
     sh(
         "kubectl",
@@ -143,3 +167,62 @@ def test_a_blue_green_flip_changes_the_live_version(deployed: None) -> None:
             "blue",
         )
         sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
+
+
+def test_vibe_deploy_goes_live_and_rolls_back(deployed: None) -> None:
+    """The CLI's blue-green path end to end: deploy the same image to green, then roll back."""
+    out = json.loads(
+        sh(
+            "uv",
+            "run",
+            "vibe",
+            "--json",
+            "deploy",
+            "vibecode/api:0.1.0",
+            "--stack",
+            "dev",
+            timeout=3600,
+        )
+    )
+    assert (out["ok"], out["active"]) == (True, "green"), out
+    back = json.loads(sh("uv", "run", "vibe", "--json", "rollback", "--stack", "dev", timeout=3600))
+    assert (back["ok"], back["active"]) == (True, "blue"), back
+
+
+def test_vibe_workspaces_create_list_delete(deployed: None) -> None:
+    created = json.loads(
+        sh(
+            "uv",
+            "run",
+            "vibe",
+            "--json",
+            "workspaces",
+            "create",
+            "kind-user",
+            "lab",
+            "--tier",
+            "free",
+            timeout=1800,
+        )
+    )
+    assert created["stack"] == "user-kind-user-ws-lab"
+    again = json.loads(
+        sh(
+            "uv",
+            "run",
+            "vibe",
+            "--json",
+            "workspaces",
+            "create",
+            "kind-user",
+            "lab",
+            "--tier",
+            "free",
+            timeout=1800,
+        )
+    )
+    assert again["result"] == "succeeded"  # idempotent
+    listed = json.loads(sh("uv", "run", "vibe", "--json", "workspaces", "list"))
+    assert "user-kind-user-ws-lab" in [s["stack"] for s in listed]
+    sh("uv", "run", "vibe", "--json", "workspaces", "delete", "kind-user", "lab", timeout=1800)
+    assert sh("kubectl", "get", "namespace", "user-kind-user-ws-lab", "--ignore-not-found") == ""

@@ -76,7 +76,9 @@ class Api(pulumi.ComponentResource):
                 "VIBE_HOST": "0.0.0.0",
                 "VIBE_PORT": str(PORT),
                 "VIBE_LOG_LEVEL": "info",
-                "VIBE_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+                # Pod networks (ingress-nginx), and loopback: `kubectl port-forward` arrives
+                # from 127.0.0.1 inside the pod, for `vibe deploy`'s smoke tests (RBAC-gated).
+                "VIBE_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.1/32",
                 "VIBE_PROVISIONER": "kubernetes",
                 "VIBE_WORKSPACE_DOMAIN": cfg.domain,
                 "VIBE_DATA_DIR": "/tmp/vibe",
