@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -169,60 +170,23 @@ def test_a_blue_green_flip_changes_the_live_version(deployed: None) -> None:
         sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
 
 
+def vibe(*args: str, timeout: int = 1800) -> Any:
+    """`vibe --json ARGS` through uv, its JSON document."""
+    return json.loads(sh("uv", "run", "vibe", "--json", *args, timeout=timeout))
+
+
 def test_vibe_deploy_goes_live_and_rolls_back(deployed: None) -> None:
     """The CLI's blue-green path end to end: deploy the same image to green, then roll back."""
-    out = json.loads(
-        sh(
-            "uv",
-            "run",
-            "vibe",
-            "--json",
-            "deploy",
-            "vibecode/api:0.1.0",
-            "--stack",
-            "dev",
-            timeout=3600,
-        )
-    )
+    out = vibe("deploy", "vibecode/api:0.1.0", "--stack", "dev", timeout=3600)
     assert (out["ok"], out["active"]) == (True, "green"), out
-    back = json.loads(sh("uv", "run", "vibe", "--json", "rollback", "--stack", "dev", timeout=3600))
+    back = vibe("rollback", "--stack", "dev", timeout=3600)
     assert (back["ok"], back["active"]) == (True, "blue"), back
 
 
 def test_vibe_workspaces_create_list_delete(deployed: None) -> None:
-    created = json.loads(
-        sh(
-            "uv",
-            "run",
-            "vibe",
-            "--json",
-            "workspaces",
-            "create",
-            "kind-user",
-            "lab",
-            "--tier",
-            "free",
-            timeout=1800,
-        )
-    )
-    assert created["stack"] == "user-kind-user-ws-lab"
-    again = json.loads(
-        sh(
-            "uv",
-            "run",
-            "vibe",
-            "--json",
-            "workspaces",
-            "create",
-            "kind-user",
-            "lab",
-            "--tier",
-            "free",
-            timeout=1800,
-        )
-    )
-    assert again["result"] == "succeeded"  # idempotent
-    listed = json.loads(sh("uv", "run", "vibe", "--json", "workspaces", "list"))
-    assert "user-kind-user-ws-lab" in [s["stack"] for s in listed]
-    sh("uv", "run", "vibe", "--json", "workspaces", "delete", "kind-user", "lab", timeout=1800)
+    create = ("workspaces", "create", "kind-user", "lab", "--tier", "free")
+    assert vibe(*create)["stack"] == "user-kind-user-ws-lab"
+    assert vibe(*create)["result"] == "succeeded"  # idempotent
+    assert "user-kind-user-ws-lab" in [s["stack"] for s in vibe("workspaces", "list")]
+    vibe("workspaces", "delete", "kind-user", "lab")
     assert sh("kubectl", "get", "namespace", "user-kind-user-ws-lab", "--ignore-not-found") == ""

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from vibecode_loadtests.run import main
 
-# The seeds' 128 MB API budget is missed while the local embedder is loaded (~150-180 MiB
-# measured; docs/benchmarks.md): `make loadtest` keeps that budget and reports it, the smoke run
-# checks everything else with the container's headroom.
-SMOKE_RSS_MB = "384"
+# The seeds' 128 MB API budget is missed while the local embedder is loaded (~300-370 MiB
+# measured; README "Load tests"): `make loadtest` keeps that budget and reports it, the smoke run
+# holds the API to its container's memory limit (512 MiB, infra's api.memoryLimit).
+SMOKE_RSS_MB = "512"
 
 
 def test_a_30_second_smoke_run_meets_every_threshold(tmp_path: Path) -> None:

