@@ -10,6 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import hardening
 from ..config import StackConfig
 from . import charts, network
 from .edge import helm_release, namespace
@@ -37,10 +38,7 @@ class Data(pulumi.ComponentResource):
             charts.CLOUDNATIVE_PG,
             OPERATOR_NS,
             {
-                "resources": {
-                    "requests": {"cpu": "50m", "memory": "128Mi"},
-                    "limits": {"cpu": "500m", "memory": "512Mi"},
-                },
+                "resources": hardening.resources("50m", "500m", "128Mi", "512Mi"),
             },
             op_opts,
         )
@@ -69,10 +67,7 @@ class Data(pulumi.ComponentResource):
                     "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS vector"],
                 }
             },
-            "resources": {
-                "requests": {"cpu": "250m", "memory": "512Mi"},
-                "limits": {"cpu": "2", "memory": "2Gi"},
-            },
+            "resources": hardening.resources("250m", "2", "512Mi", "2Gi"),
             "monitoring": {"enablePodMonitor": False},
             "inheritedMetadata": {
                 "labels": {

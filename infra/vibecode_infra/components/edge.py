@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from .. import hardening
 from ..config import StackConfig
 from . import charts, network
 
@@ -47,18 +48,24 @@ def helm_release(
 
 
 def namespace(
-    name: str, opts: pulumi.ResourceOptions, restricted: bool = True
+    name: str,
+    opts: pulumi.ResourceOptions,
+    pss: str = "restricted",
+    labels: dict[str, str] | None = None,
 ) -> k8s.core.v1.Namespace:
-    pss = "restricted" if restricted else "baseline"
+    """A namespace of ours with its Pod Security level. Violations of `restricted` are audited
+    and warned about everywhere except where privileged pods are the namespace's purpose."""
+    report = "privileged" if pss == "privileged" else "restricted"
     return k8s.core.v1.Namespace(
         name,
         metadata={
             "name": name,
             "labels": {
                 "app.kubernetes.io/part-of": "vibecode",
+                **(labels or {}),
                 "pod-security.kubernetes.io/enforce": pss,
-                "pod-security.kubernetes.io/audit": "restricted",
-                "pod-security.kubernetes.io/warn": "restricted",
+                "pod-security.kubernetes.io/audit": report,
+                "pod-security.kubernetes.io/warn": report,
             },
         },
         opts=opts,
@@ -99,7 +106,7 @@ class Edge(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         # -- ingress-nginx -----------------------------------------------------------------------
-        ingress_ns = namespace(INGRESS_NS, child, restricted=False)  # binds host ports on KIND
+        ingress_ns = namespace(INGRESS_NS, child, pss="baseline")  # binds host ports on KIND
         after_ns = pulumi.ResourceOptions(parent=self, depends_on=[ingress_ns])
         controller: dict[str, Any] = {
             "config": {
@@ -132,10 +139,7 @@ class Edge(pulumi.ComponentResource):
                 "team": "platform",
                 "component": "ingress",
             },
-            "resources": {
-                "requests": {"cpu": "100m", "memory": "128Mi"},
-                "limits": {"cpu": "1", "memory": "512Mi"},
-            },
+            "resources": hardening.resources("100m", "1", "128Mi", "512Mi"),
         }
         if cfg.kind:
             controller.update(
@@ -177,10 +181,7 @@ class Edge(pulumi.ComponentResource):
             CERT_NS,
             {
                 "crds": {"enabled": True},
-                "resources": {
-                    "requests": {"cpu": "50m", "memory": "64Mi"},
-                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                },
+                "resources": hardening.resources("50m", "500m", "64Mi", "256Mi"),
             },
             after_cert_ns,
         )
@@ -274,10 +275,7 @@ class Edge(pulumi.ComponentResource):
                 "pod": {
                     "kind": "Deployment",
                     "replicas": 1,
-                    "resources": {
-                        "requests": {"cpu": "50m", "memory": "64Mi"},
-                        "limits": {"cpu": "500m", "memory": "256Mi"},
-                    },
+                    "resources": hardening.resources("50m", "500m", "64Mi", "256Mi"),
                 },
                 "secret": {"existingSecret": "authelia-secrets"},
                 "ingress": {

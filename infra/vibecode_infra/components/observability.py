@@ -18,9 +18,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .. import hardening
 from ..config import StackConfig
 from . import charts, network
-from .edge import helm_release
+from .edge import helm_release, namespace
 
 DATADOG_NS = "datadog"
 SECRET = "datadog-keys"  # noqa: S105 - the Secret's name, not a secret
@@ -37,17 +38,7 @@ class DatadogAgent(pulumi.ComponentResource):
         secrets = pulumi.Config("vibecode")
         # The agent needs host paths, host ports and extra capabilities: Pod Security baseline
         # cannot run it; the namespace is privileged and holds nothing but the agent.
-        ns = k8s.core.v1.Namespace(
-            DATADOG_NS,
-            metadata={
-                "name": DATADOG_NS,
-                "labels": {
-                    "app.kubernetes.io/part-of": "vibecode",
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        ns = namespace(DATADOG_NS, pulumi.ResourceOptions(parent=self), pss="privileged")
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         keys = k8s.core.v1.Secret(
             SECRET,
@@ -89,19 +80,11 @@ class DatadogAgent(pulumi.ComponentResource):
                     "useDatadogMetrics": True,
                     "wpaController": wpa,
                 },
-                "resources": {
-                    "requests": {"cpu": "100m", "memory": "128Mi"},
-                    "limits": {"cpu": "500m", "memory": "512Mi"},
-                },
+                "resources": hardening.resources("100m", "500m", "128Mi", "512Mi"),
             },
             "agents": {
                 "containers": {
-                    "agent": {
-                        "resources": {
-                            "requests": {"cpu": "100m", "memory": "256Mi"},
-                            "limits": {"cpu": "1", "memory": "512Mi"},
-                        }
-                    }
+                    "agent": {"resources": hardening.resources("100m", "1", "256Mi", "512Mi")}
                 }
             },
         }
@@ -117,12 +100,7 @@ class DatadogAgent(pulumi.ComponentResource):
                 "watermarkpodautoscaler",
                 charts.WATERMARK_POD_AUTOSCALER,
                 DATADOG_NS,
-                {
-                    "resources": {
-                        "requests": {"cpu": "50m", "memory": "64Mi"},
-                        "limits": {"cpu": "200m", "memory": "256Mi"},
-                    }
-                },
+                {"resources": hardening.resources("50m", "200m", "64Mi", "256Mi")},
                 child,
             )
         else:

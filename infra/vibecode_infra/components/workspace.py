@@ -17,7 +17,7 @@ from vibecode_platform.tenancy import workspace_namespace
 
 from .. import hardening
 from . import network
-from .edge import INGRESS_NS, ingress_spec
+from .edge import INGRESS_NS, ingress_spec, namespace
 
 PORT = 8080
 LABELS = {"app.kubernetes.io/name": "code-server"}
@@ -44,20 +44,10 @@ class Workspace(pulumi.ComponentResource):
         spec = tier_of(tier)
         res = spec.workspace
         self.namespace_name = ns_name
-        ns = k8s.core.v1.Namespace(
+        ns = namespace(
             ns_name,
-            metadata={
-                "name": ns_name,
-                "labels": {
-                    "app.kubernetes.io/part-of": "vibecode",
-                    "vibecode.dev/user": _label(user),
-                    "vibecode.dev/tier": spec.name,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            pulumi.ResourceOptions(parent=self),
+            labels={"vibecode.dev/user": _label(user), "vibecode.dev/tier": spec.name},
         )
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         k8s.core.v1.ResourceQuota(
