@@ -30,6 +30,15 @@ def sh(*argv: str, timeout: int = 900) -> str:
     ).stdout
 
 
+def set_config(key: str, value: str, flag: str = "--path") -> None:
+    """`pulumi config set` of one `vibecode:` value on the dev stack."""
+    sh("pulumi", "config", "set", "--stack", "dev", flag, f"vibecode:{key}", value)
+
+
+def up() -> None:
+    sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
+
+
 @pytest.fixture(scope="module")
 def deployed() -> None:
     (ROOT / ".pulumi").mkdir(exist_ok=True)
@@ -43,28 +52,10 @@ def deployed() -> None:
     # Datadog needs real keys: from DD_API_KEY/DD_APP_KEY when set, otherwise it is turned off.
     if os.environ.get("DD_API_KEY") and os.environ.get("DD_APP_KEY"):
         for key, var in (("datadogApiKey", "DD_API_KEY"), ("datadogAppKey", "DD_APP_KEY")):
-            sh(
-                "pulumi",
-                "config",
-                "set",
-                "--stack",
-                "dev",
-                "--secret",
-                f"vibecode:{key}",
-                os.environ[var],
-            )
+            set_config(key, os.environ[var], "--secret")
     else:
-        sh(
-            "pulumi",
-            "config",
-            "set",
-            "--stack",
-            "dev",
-            "--path",
-            "vibecode:datadog.enabled",
-            "false",
-        )
-    sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
+        set_config("datadog.enabled", "false")
+    up()
     sh(
         "kubectl",
         "-n",
@@ -140,9 +131,9 @@ def test_a_workspace_pod_cannot_reach_another_workspace_or_the_database(deployed
 
 
 def test_a_blue_green_flip_changes_the_live_version(deployed: None) -> None:
-    sh("pulumi", "config", "set", "--stack", "dev", "--path", "vibecode:api.activeColor", "green")
+    set_config("api.activeColor", "green")
     try:
-        sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
+        up()
         selector = json.loads(
             sh(
                 "kubectl",
@@ -157,17 +148,8 @@ def test_a_blue_green_flip_changes_the_live_version(deployed: None) -> None:
         )
         assert selector["vibecode.dev/color"] == "green"
     finally:
-        sh(
-            "pulumi",
-            "config",
-            "set",
-            "--stack",
-            "dev",
-            "--path",
-            "vibecode:api.activeColor",
-            "blue",
-        )
-        sh("pulumi", "up", "--stack", "dev", "--yes", "--skip-preview", timeout=1800)
+        set_config("api.activeColor", "blue")
+        up()
 
 
 def vibe(*args: str, timeout: int = 1800) -> Any:
