@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import psutil
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -58,7 +57,7 @@ async def _report_gauges(sessions: SessionManager, gateway: Gateway) -> None:
     reports the platform-wide session count, so `avg` across pods is the platform's number."""
     await sessions.db.wait_schema()
     while True:
-        telemetry.gauge(names.MEMORY_RSS, psutil.Process().memory_info().rss)
+        telemetry.gauge(names.MEMORY_RSS, health.rss_bytes())
         telemetry.gauge(
             names.PROVIDERS_AVAILABLE,
             sum(not p.breaker.tripped for p in gateway.providers),

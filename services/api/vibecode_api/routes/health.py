@@ -16,8 +16,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 _process = psutil.Process()
 
 
+def rss_bytes() -> int:
+    return int(_process.memory_info().rss)
+
+
 def rss_mb() -> float:
-    return round(_process.memory_info().rss / 2**20, 1)
+    return round(rss_bytes() / 2**20, 1)
 
 
 def _config_check(state: State) -> dict[str, Any]:
