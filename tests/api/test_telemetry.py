@@ -178,3 +178,29 @@ def test_turned_off_nothing_is_configured(make_client: Any) -> None:
     client = make_client(dogstatsd=False)
     assert client.get("/api/me", headers=ALICE).status_code == 200
     assert telemetry.enabled() is False
+
+
+def test_request_counts_are_exact_and_response_times_a_bounded_sample(agent: Agent) -> None:
+    from vibecode_api.settings import Settings
+
+    telemetry.configure(Settings(dd_dogstatsd_port=agent.port, dd_env="test"))
+    try:
+        for i in range(1000):
+            telemetry.request("GET", "/api/me", 200, i / 1000)
+        telemetry.request("POST", "/api/chat", 502, 0.5)
+        agent.collect({"vibecode.api.requests", "vibecode.api.errors"})
+    finally:
+        telemetry.close()
+    counts = {
+        tuple(sorted(t for t in d.tags if t.startswith(("route:", "status_code:")))): d.value
+        for d in agent.named("vibecode.api.requests")
+    }
+    assert counts == {
+        ("route:/api/me", "status_code:200"): 1000,
+        ("route:/api/chat", "status_code:502"): 1,
+    }
+    assert [d.value for d in agent.named("vibecode.api.errors")] == [1]
+    times = [d for d in agent.named("vibecode.api.response_time") if "route:/api/me" in d.tags]
+    assert len(times) == telemetry.SAMPLES_PER_CONTEXT
+    assert len({d.value for d in times}) == len(times)  # distinct requests, not one repeated
+    assert all(0 <= d.value < 1 for d in times)

@@ -104,6 +104,7 @@ def _lifespan(settings: Settings) -> Any:
                 tg.start_soon(rag.run)
                 if settings.dogstatsd:
                     tg.start_soon(_report_gauges, sessions, gateway)
+                    tg.start_soon(telemetry.run)
                 log.info(
                     "api_started",
                     version=__version__,
