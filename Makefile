@@ -13,7 +13,7 @@ VIBE_HOST ?= 127.0.0.1
 VIBE_PORT ?= 8000
 export VIBE_HOST VIBE_PORT
 
-.PHONY: help bootstrap checkov code-server dev test lint format bench loadtest soak clean
+.PHONY: help bootstrap browser checkov code-server dev samples test lint format bench loadtest soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -44,17 +44,27 @@ checkov: $(CHECKOV)  ## install checkov in its own virtualenv (it pins packages 
 code-server:  ## install code-server (npm registry, pinned) for local console sessions
 	CODE_SERVER_VERSION=$(CODE_SERVER_VERSION) bash scripts/install-code-server.sh .tools/code-server
 
-dev: bootstrap  ## run the API on its embedded defaults (Ctrl-C stops everything)
+dev: bootstrap  ## run the API and its web console on the embedded defaults (Ctrl-C stops everything)
 	@$(MAKE) --no-print-directory code-server || \
 	  echo "warning: code-server is not installed; console sessions will report how to install it"
 	@echo ""
-	@echo "  VibeCode API → http://$(VIBE_HOST):$(VIBE_PORT)/   (OpenAPI: /schema)"
+	@echo "  VibeCode console → http://$(VIBE_HOST):$(VIBE_PORT)/   (API under /api, OpenAPI: /schema)"
 	@echo "  try:  curl -s http://$(VIBE_HOST):$(VIBE_PORT)/api/health"
 	@echo "  you are VIBE_DEV_USER=$${VIBE_DEV_USER:-$$(id -un)} (local only; production identity comes from Authelia)"
+	@echo "  first start: a 'demo' workspace is filled with the sample library (VIBE_SAMPLES=false: not)"
 	@echo ""
 	VIBE_DEV_USER=$${VIBE_DEV_USER:-$$(id -un)} exec $(RUN) python -m vibecode_api
 
-test: bootstrap code-server checkov  ## the whole test suite
+samples: bootstrap  ## fill the 'demo' workspace of the running API (make dev) with the sample library
+	$(RUN) python -m vibecode_api.samples --url http://$(VIBE_HOST):$(VIBE_PORT)
+
+CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
+browser:  ## Debian's Chromium for the console's end-to-end tests (apt-get, as root)
+	@[ -x "$(CHROMIUM)" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null; } || \
+	  echo "warning: no Chromium ($(CHROMIUM)); the browser tests will be skipped: apt-get install chromium"
+
+test: bootstrap code-server checkov browser  ## the whole test suite
 	$(RUN) pytest
 
 lint: bootstrap  ## ruff (lint + format check) and mypy

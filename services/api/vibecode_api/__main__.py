@@ -8,7 +8,7 @@ PostgreSQL so that it outlives worker restarts and is stopped exactly once, when
 
 from __future__ import annotations
 
-from . import logs
+from . import logs, samples
 from .db.embedded import EmbeddedPostgres
 from .settings import load_settings
 
@@ -30,7 +30,12 @@ def serve(target: str = APP_FACTORY) -> None:
         if embedded is not None:
             # Workers adopt the same server (one per data folder, never two).
             embedded.start()
-        log.info("serving", url=f"http://{settings.host}:{settings.port}", workers=settings.workers)
+        url = f"http://{settings.host}:{settings.port}"
+        log.info("serving", url=url, console=url + "/", workers=settings.workers)
+        if settings.dev_user and settings.samples:
+            wildcard = settings.host in ("0.0.0.0", "::")  # noqa: S104 - compared, not bound
+            local = "127.0.0.1" if wildcard else settings.host
+            samples.populate_on_first_start(f"http://{local}:{settings.port}", settings.data_dir)
         Granian(
             target,
             factory=True,

@@ -22,7 +22,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
 from vibecode_platform import telemetry as names
 
-from . import __version__, logs, provisioners, telemetry, tracing
+from . import __version__, console, logs, provisioners, telemetry, tracing
 from .audit import Audit, write_guard
 from .db import Database
 from .db.embedded import EmbeddedPostgres
@@ -165,6 +165,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
             *account.handlers,
             *llm.handlers,
             *files.handlers,
+            *console.handlers,
             *extra_handlers,
         ],
         dependencies={"identity": Provide(identity_of, sync_to_thread=False)},
@@ -182,6 +183,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
         ),
         middleware=[DefineMiddleware(GateMiddleware)],  # type: ignore[arg-type]
         guards=[write_guard],
+        template_config=console.template_config,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),
         logging_config=None,

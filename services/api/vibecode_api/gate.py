@@ -2,6 +2,8 @@
 
 Quota checks follow in the write paths themselves (`quotas.py`), then the handler, then audit.
 Health, monitoring and Prometheus are outside the gate: they need no identity and do not count.
+The web console's pages (`/`, `/console/*`) need an identity but do not count; static assets
+need neither.
 The hourly limit is a fixed window kept in PostgreSQL with one atomic upsert that refuses to count
 past the limit, so it holds across any number of API processes sharing the database.
 """
@@ -20,6 +22,7 @@ from .identity import IdentityResolver
 
 _OPEN_PREFIXES = ("/api/health", "/api/monitoring")
 _GATED_PREFIXES = ("/api/", "/v1/")
+_CONSOLE_PREFIX = "/console/"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 WINDOW_SECONDS = 3600
 
@@ -42,12 +45,26 @@ def is_gated(path: str) -> bool:
     return path.startswith(_GATED_PREFIXES) and not path.startswith(_OPEN_PREFIXES)
 
 
+def is_console(path: str) -> bool:
+    """The web console's pages and fragments: they need an identity but are not API calls
+    (what they change goes through `/api/*`, which counts), so they do not use up the limit."""
+    return path == "/" or path.startswith(_CONSOLE_PREFIX)
+
+
 class GateMiddleware:
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not is_gated(scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if is_console(path):
+            scope["state"]["identity"] = scope["app"].state.identity.resolve(scope)
+            await self.app(scope, receive, send)
+            return
+        if not is_gated(path):
             await self.app(scope, receive, send)
             return
         state = scope["app"].state

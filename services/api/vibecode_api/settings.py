@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     dev_user: str | None = Field(
         None, description="local user for header-less requests from trusted peers (dev only)"
     )
+    samples: bool = Field(
+        True,
+        description="with VIBE_DEV_USER: fill a `demo` workspace with the sample library on the "
+        "first start of this data directory",
+    )
     premium_groups: Annotated[list[str], NoDecode] = Field(
         ["vibecode-premium"], description="comma-separated groups that grant the premium tier"
     )
