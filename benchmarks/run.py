@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
-from . import api_core, cli, gateway, infra, rag, telemetry, tenancy
+from . import api_core, cli, console, gateway, infra, rag, telemetry, tenancy
 from ._harness import ROOT, Area, machine
 
 AREAS = {
@@ -22,6 +22,7 @@ AREAS = {
     "infra": infra.run,
     "telemetry": telemetry.run,
     "cli": cli.run,
+    "console": console.run,
 }
 
 
