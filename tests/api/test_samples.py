@@ -18,9 +18,9 @@ def test_the_first_start_fills_a_demo_workspace_once_and_make_samples_is_idempot
         {"VIBE_DEV_USER": "dev", "VIBE_SAMPLES": "false", "VIBE_DATA_DIR": str(tmp_path / "d")}
     )
     api.wait_ready(60)
-    thread = samples.populate_on_first_start(api.url, tmp_path)
-    assert thread is not None
-    thread.join(180)
+    filling = samples.populate_on_first_start(api.url, tmp_path)
+    assert filling is not None
+    assert filling.wait(180) == 0
     assert (tmp_path / samples.MARKER).exists()
 
     demo = [w for w in httpx.get(f"{api.url}/api/workspaces").json() if w["name"] == "demo"]

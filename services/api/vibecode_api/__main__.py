@@ -26,6 +26,7 @@ def serve(target: str = APP_FACTORY) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
+    filling = None
     try:
         if embedded is not None:
             # Workers adopt the same server (one per data folder, never two).
@@ -35,7 +36,9 @@ def serve(target: str = APP_FACTORY) -> None:
         if settings.dev_user and settings.samples:
             wildcard = settings.host in ("0.0.0.0", "::")  # noqa: S104 - compared, not bound
             local = "127.0.0.1" if wildcard else settings.host
-            samples.populate_on_first_start(f"http://{local}:{settings.port}", settings.data_dir)
+            filling = samples.populate_on_first_start(
+                f"http://{local}:{settings.port}", settings.data_dir
+            )
         Granian(
             target,
             factory=True,
@@ -47,6 +50,8 @@ def serve(target: str = APP_FACTORY) -> None:
             workers_kill_timeout=settings.shutdown_timeout,
         ).serve()
     finally:
+        if filling is not None and filling.poll() is None:
+            filling.terminate()
         if embedded is not None:
             embedded.stop()
 

@@ -10,8 +10,8 @@ first start of a `VIBE_DEV_USER` machine (`VIBE_SAMPLES=false` turns that off).
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,30 +72,30 @@ def _wait_ready(base_url: str) -> None:
     httpx.get(f"{base_url}/api/health/ready", timeout=5).raise_for_status()
 
 
-def populate_on_first_start(base_url: str, data_dir: Path) -> threading.Thread | None:
-    """In the background: once the API answers, populate and leave a marker so that later
-    starts do not (a user who deleted the demo workspace meant it)."""
-    marker = data_dir / MARKER
-    if marker.exists():
+def populate_on_first_start(base_url: str, data_dir: Path) -> subprocess.Popen[bytes] | None:
+    """Populate once the API answers, in a child process (the server forks its workers right
+    after; a thread of ours would be copied into them mid-request), and leave a marker so that
+    later starts do not: a user who deleted the demo workspace meant it."""
+    if (data_dir / MARKER).exists():
         return None
+    argv = [sys.executable, "-m", "vibecode_api.samples", "--url", base_url]
+    return subprocess.Popen([*argv, "--first-start", str(data_dir)], stdin=subprocess.DEVNULL)
 
-    def run() -> None:
-        try:
-            _wait_ready(base_url)
-            result = populate(base_url)
-        except (httpx.HTTPError, OSError) as err:
-            print(f"samples: not populated ({err}); run `make samples` to retry", file=sys.stderr)
-            return
-        marker.write_text(result.workspace_id + "\n")
-        print(
-            f"samples: workspace {WORKSPACE!r} has {result.files} sample files "
-            f"→ {base_url}/console/workspaces/{result.workspace_id}",
-            file=sys.stderr,
-        )
 
-    thread = threading.Thread(target=run, name="samples", daemon=True)
-    thread.start()
-    return thread
+def _first_start(base_url: str, data_dir: Path) -> int:
+    try:
+        _wait_ready(base_url)
+        result = populate(base_url)
+    except (httpx.HTTPError, OSError) as err:
+        print(f"samples: not populated ({err}); run `make samples` to retry", file=sys.stderr)
+        return 1
+    (data_dir / MARKER).write_text(result.workspace_id + "\n")
+    print(
+        f"samples: workspace {WORKSPACE!r} has {result.files} sample files "
+        f"→ {base_url}/console/workspaces/{result.workspace_id}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         "default: the API's VIBE_DEV_USER",
     )
     parser.add_argument("--workspace", default=WORKSPACE, help="workspace name (default: demo)")
+    parser.add_argument("--first-start", type=Path, metavar="DATA_DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.first_start is not None:
+        return _first_start(args.url.rstrip("/"), args.first_start)
     try:
         result = populate(args.url.rstrip("/"), args.user, args.workspace)
     except httpx.HTTPStatusError as err:
