@@ -48,3 +48,11 @@ def test_the_command_says_when_the_api_is_not_there(capsys: Any) -> None:
     code = samples.main(["--url", f"http://127.0.0.1:{free_port()}"])
     assert code == 1
     assert "cannot reach" in capsys.readouterr().err
+
+
+def test_a_dev_start_with_samples_on_serves_at_once(api_process: Any, tmp_path: Path) -> None:
+    """The first-start filler must not get in the way of the server it fills (a thread of the
+    main process, copied into the forked worker, once hung it before it served anything)."""
+    api = api_process({"VIBE_DEV_USER": "dev", "VIBE_DATA_DIR": str(tmp_path / "d")})
+    api.wait_ready(60)
+    assert httpx.get(f"{api.url}/", timeout=10).status_code == 200
