@@ -156,3 +156,10 @@ def wrk(
 
 def api_argv() -> list[str]:
     return [sys.executable, "-m", "vibecode_api"]
+
+
+def run_command(argv: list[str], lines: int = 3) -> tuple[int, str]:
+    """Run a command to completion; its exit code and its last `lines` lines of output."""
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    out = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode, " / ".join(out[-lines:])

@@ -275,7 +275,7 @@ def run(quick: bool = False) -> Area:
             )
         )
         url = _db_url(server)
-        sizes = (10_000,) if quick else (10_000, 100_000)
+        sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
         with httpx.Client(base_url=server.url, headers=USER) as client:
             for size in sizes:
                 ws = client.post("/api/workspaces", json={"name": f"scale-{size}"}).json()["id"]
@@ -304,6 +304,7 @@ def run(quick: bool = False) -> Area:
                     )
                 )
                 latencies = asyncio.run(_search_latency(server.url, ws, 100 if quick else 300))
+                area.raw[f"search_ms_{size}"] = latencies
                 p50 = statistics.median(latencies)
                 p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
                 ok = p95 <= 25 if size == 100_000 else None

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
-from . import api_core, cli, console, gateway, infra, rag, telemetry, tenancy
+from . import api_core, cli, console, gateway, infra, plots, rag, soak, telemetry, tenancy
 from ._harness import ROOT, Area, machine
 
 AREAS = {
@@ -23,6 +23,7 @@ AREAS = {
     "telemetry": telemetry.run,
     "cli": cli.run,
     "console": console.run,
+    "soak": soak.run,
 }
 
 
@@ -73,6 +74,8 @@ def main() -> None:
         areas.append(area)
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
+    for path in plots.render(areas, docs / "plots"):
+        print(f"plot {path.relative_to(ROOT)}", flush=True)
     command = "make bench" + (" (quick)" if args.quick else "")
     (docs / "benchmarks.md").write_text(render(areas, command))
     (docs / "benchmarks.json").write_text(

@@ -236,6 +236,8 @@ def _run(url: str, soak: bool, options: dict[str, Any]) -> int:
     finally:
         sampler.stopped.set()
         sampler.join()
+    with (options["out"] / "rss.csv").open("w", newline="") as fh:  # for plots and reports
+        csv.writer(fh).writerows([("timestamp", "rss_mib"), *sampler.samples])
     failures = soak_verdict(options["out"], sampler.samples)
     for failure in failures:
         print(f"soak: FAIL {failure}")
