@@ -49,7 +49,7 @@ def _gateway(area: Area, path: Path) -> bool:
         return False
     low = max(0.01, min(min(v) for v in series.values()))
     high = max(max(v) for v in series.values())
-    bins = np.logspace(np.log10(low), np.log10(high), 50)  # even widths on the log axis
+    bins = list(np.logspace(np.log10(low), np.log10(high), 50))  # even widths on a log axis
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, values in sorted(series.items()):
         ax.hist(
