@@ -9,11 +9,13 @@ unified service tags on the Deployment and its pods, and the Ingress behind Auth
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import hardening
-from ..config import StackConfig
+from ..config import Embedder, StackConfig
 from . import network
 from .data import DB_NS
 from .edge import AUTH_NS, INGRESS_NS, Edge, ingress_spec, namespace
@@ -21,6 +23,7 @@ from .observability import APM_PORT, DOGSTATSD_PORT
 
 API_NS = "vibecode"
 PORT = 8000
+EMBEDDER_PORT = 8081
 COMPONENT = "api"
 
 
@@ -244,6 +247,10 @@ class Api(pulumi.ComponentResource):
                                         "name": "DD_AGENT_HOST",
                                         "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}},
                                     },
+                                    {
+                                        "name": "VIBE_EMBEDDER_URL",
+                                        "value": f"http://127.0.0.1:{EMBEDDER_PORT}",
+                                    },
                                 ],
                                 "resources": hardening.resources(
                                     api.cpu_request,
@@ -260,7 +267,8 @@ class Api(pulumi.ComponentResource):
                                 ),
                                 "securityContext": hardening.container_security(),
                                 "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                            }
+                            },
+                            _embedder(image, api.embedder),
                         ],
                         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                     },
@@ -268,3 +276,24 @@ class Api(pulumi.ComponentResource):
             },
             opts=opts,
         )
+
+
+def _embedder(image: str, res: Embedder) -> dict[str, Any]:
+    """The MiniLM embedder beside the API (same image): the API reaches it on loopback; the
+    namespace's policy admits only the API port from outside the pod."""
+    return {
+        "name": "embedder",
+        "image": image,
+        "imagePullPolicy": hardening.image_pull(image),
+        "command": ["python", "-m", "vibecode_api.rag.embed_server"],
+        "args": ["--host", "0.0.0.0", "--port", str(EMBEDDER_PORT)],
+        "ports": [{"containerPort": EMBEDDER_PORT, "name": "embedder"}],
+        "resources": hardening.resources(
+            res.cpu_request, res.cpu_limit, res.memory_request, res.memory_limit
+        ),
+        "livenessProbe": hardening.http_probe("/healthz", EMBEDDER_PORT),
+        "readinessProbe": hardening.http_probe("/healthz", EMBEDDER_PORT, period=5),
+        "startupProbe": hardening.http_probe("/healthz", EMBEDDER_PORT, period=2, failures=30),
+        "securityContext": hardening.container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }

@@ -8,9 +8,17 @@ PostgreSQL so that it outlives worker restarts and is stopped exactly once, when
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+
+import httpx
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
 from . import logs, samples
 from .db.embedded import EmbeddedPostgres
-from .settings import load_settings
+from .settings import EmbeddingsMode, Settings, load_settings
 
 APP_FACTORY = "vibecode_api.app:create_app_from_env"
 
@@ -27,10 +35,15 @@ def serve(target: str = APP_FACTORY) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
     filling = None
+    embedder = _start_embedder(settings)
     try:
         if embedded is not None:
             # Workers adopt the same server (one per data folder, never two).
             embedded.start()
+        if embedder is not None:
+            embedder.wait_ready()
+            os.environ["VIBE_EMBEDDER_URL"] = embedder.url  # the workers' settings read it
+            log.info("embedder_started", url=embedder.url, pid=embedder.proc.pid)
         url = f"http://{settings.host}:{settings.port}"
         log.info("serving", url=url, console=url + "/", workers=settings.workers)
         if settings.dev_user and settings.samples:
@@ -52,8 +65,49 @@ def serve(target: str = APP_FACTORY) -> None:
     finally:
         if filling is not None and filling.poll() is None:
             filling.terminate()
+        if embedder is not None:
+            embedder.stop()
         if embedded is not None:
             embedded.stop()
+
+
+class EmbedderProcess:
+    """`python -m vibecode_api.rag.embed_server` on a free loopback port, for our workers."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--port", str(port)]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+
+    @retry(
+        retry=retry_if_exception_type(httpx.TransportError),
+        stop=stop_after_delay(120),
+        wait=wait_fixed(0.1),
+        reraise=True,
+    )
+    def wait_ready(self) -> None:
+        """Until the model answers (it loads before the server accepts connections)."""
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the embedder process exited with {self.proc.returncode}")
+        httpx.get(f"{self.url}/healthz", timeout=5).raise_for_status()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _start_embedder(settings: Settings) -> EmbedderProcess | None:
+    local = settings.embeddings == EmbeddingsMode.local
+    if not local or settings.embedder_url is not None or not settings.embedder_process:
+        return None
+    return EmbedderProcess()
 
 
 def main() -> None:

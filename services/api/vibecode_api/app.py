@@ -124,6 +124,7 @@ def _lifespan(settings: Settings) -> Any:
                     await sessions.stop_all("api stopped")
             await provisioner.aclose()
             await gateway.aclose()
+            await rag.aclose()
             await db.close()
             telemetry.close()
             if embedded is not None:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROVIDERS: tuple[str, ...] = ("megallm", "openrouter", "agentrouter", "routeway")
@@ -172,6 +172,16 @@ class Settings(BaseSettings):
 
     # -- embeddings ---------------------------------------------------------------------------
     embeddings: EmbeddingsMode = Field(EmbeddingsMode.local, description="local or provider")
+    embedder_url: AnyHttpUrl | None = Field(
+        None,
+        description="local embeddings from this embedder process (python -m "
+        "vibecode_api.rag.embed_server; a sidecar in Kubernetes); unset: in this process",
+    )
+    embedder_process: bool = Field(
+        True,
+        description="python -m vibecode_api starts its own embedder process for local "
+        "embeddings when VIBE_EMBEDDER_URL is unset (keeps the API's RSS small)",
+    )
     embedding_model: str = Field(
         "text-embedding-3-small", min_length=1, description="model for provider embeddings"
     )

@@ -180,6 +180,46 @@ class _Pending:
         self.error: Exception | None = None
 
 
+class RemoteEmbedder:
+    """The same MiniLM, served by the embedder process (`rag/embed_server.py`): identical model
+    name and dimensions, so workspaces indexed either way are one and the same."""
+
+    model = LOCAL_MODEL
+    dims = LOCAL_DIMS
+
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+
+    async def embed(self, texts: list[str]) -> list[np.ndarray]:
+        import httpx
+
+        from ..errors import ApiError
+        from .embed_server import decode
+
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), MERGE_TEXTS):
+            body = {"input": texts[start : start + MERGE_TEXTS], "encoding_format": "base64"}
+            try:
+                r = await self._http.post("/v1/embeddings", json={**body, "model": self.model})
+                r.raise_for_status()
+            except httpx.HTTPError as err:
+                raise ApiError(
+                    503,
+                    "embedder_unavailable",
+                    f"the embedder at {self.url} did not answer ({type(err).__name__}); "
+                    "nothing was stored, try again",
+                ) from None
+            data = sorted(r.json()["data"], key=lambda d: d["index"])
+            out.extend(decode(d["embedding"]) for d in data)
+        return out
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
 class EmbeddingFailed(Exception):
     """The provider chain could not embed; ingestion queues the document instead."""
 

@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 
 from ..settings import EmbeddingsMode, Settings
-from .embedder import LOCAL_DIMS, LOCAL_MODEL, Embedder, LocalEmbedder, ProviderEmbedder, Tokens
+from .embedder import (
+    LOCAL_DIMS,
+    LOCAL_MODEL,
+    Embedder,
+    LocalEmbedder,
+    ProviderEmbedder,
+    RemoteEmbedder,
+    Tokens,
+)
 from .search import Searcher
 from .store import Store
 
@@ -34,6 +42,8 @@ class Rag:
         self.embedder: Embedder
         if settings.embeddings == EmbeddingsMode.provider:
             self.embedder = ProviderEmbedder(gateway, settings.embedding_model)
+        elif settings.embedder_url is not None:
+            self.embedder = RemoteEmbedder(str(settings.embedder_url))
         else:
             self.embedder = LazyLocalEmbedder()
         self.context_tokens = settings.context_tokens
@@ -52,6 +62,10 @@ class Rag:
     @cached_property
     def searcher(self) -> Searcher:
         return Searcher(self._db, self.embedder, self.tokens, self._settings.search_threshold)
+
+    async def aclose(self) -> None:
+        if isinstance(self.embedder, RemoteEmbedder):
+            await self.embedder.aclose()
 
     async def run(self) -> None:
         """Queued writes: retry pending embeddings (provider mode) until cancelled. The local

@@ -1,0 +1,117 @@
+"""The local embedder as its own process: MiniLM behind an OpenAI-compatible `/v1/embeddings`
+on loopback (what TEI is to a Python service).
+
+Why a process: the ONNX session, its threads and their allocations are ~200 MiB of the API's
+~350 MiB under load, against a 128 MB budget for the API (the seeds' memory target and its P2
+monitor). Apart, the API stays small, the model is loaded once for every API worker, and a
+burst of embedding work cannot stall the API's event loop. `python -m vibecode_api` starts one
+for itself (`VIBE_EMBEDDER_PROCESS`); in Kubernetes it is a sidecar of the API pod.
+
+Vectors travel as base64 float32 (`encoding_format: "base64"`, as OpenAI's API allows): a
+quarter of the bytes of JSON floats and no float parsing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+from functools import cached_property
+from typing import Annotated, Any
+
+import numpy as np
+from litestar import Litestar, get, post
+from litestar.datastructures import State
+from litestar.params import Body
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import logs
+from .embedder import LOCAL_DIMS, LOCAL_MODEL, LocalEmbedder
+
+MAX_INPUTS = 2048
+
+
+class EmbeddingsRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    input: str | list[str] = Field(description="one text or up to 2048")
+    model: str = LOCAL_MODEL
+    encoding_format: str = Field("float", pattern="^(float|base64)$")
+
+
+class _Model:
+    @cached_property
+    def embedder(self) -> LocalEmbedder:
+        return LocalEmbedder()
+
+
+@post("/v1/embeddings", status_code=200)
+async def embeddings(state: State, data: Annotated[EmbeddingsRequest, Body()]) -> dict[str, Any]:
+    from litestar.exceptions import ValidationException
+
+    texts = [data.input] if isinstance(data.input, str) else data.input
+    if not texts or len(texts) > MAX_INPUTS:
+        raise ValidationException(f"input: 1-{MAX_INPUTS} texts")
+    if data.model != LOCAL_MODEL:
+        raise ValidationException(f"model: this embedder serves {LOCAL_MODEL} only")
+    vectors = await state.model.embedder.embed(texts)
+    if data.encoding_format == "base64":
+        items: list[Any] = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
+    else:
+        items = [v.tolist() for v in vectors]
+    return {
+        "object": "list",
+        "model": LOCAL_MODEL,
+        "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(items)],
+        "usage": {"prompt_tokens": 0, "total_tokens": 0},
+    }
+
+
+@get("/healthz")
+async def healthz(state: State) -> dict[str, Any]:
+    return {"status": "ok", "model": LOCAL_MODEL, "dims": LOCAL_DIMS}
+
+
+def decode(item: str | list[float]) -> np.ndarray:
+    """One `embedding` of a response, in either encoding."""
+    if isinstance(item, str):
+        return np.frombuffer(base64.b64decode(item), dtype="<f4").astype(np.float32)
+    return np.asarray(item, dtype=np.float32)
+
+
+def create_app() -> Litestar:
+    model = _Model()
+
+    async def load() -> None:  # ready means the model answers: load it before serving
+        import anyio
+
+        await anyio.to_thread.run_sync(lambda: model.embedder)
+
+    return Litestar(
+        route_handlers=[embeddings, healthz],
+        state=State({"model": model}),
+        on_startup=[load],
+        openapi_config=None,
+        logging_config=None,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vibecode_api.rag.embed_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    args = parser.parse_args(argv)
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "vibecode_api.rag.embed_server:create_app",
+        factory=True,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        log_dictconfig=logs.granian_log_config("warn"),
+    ).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The embedder process (`python -m vibecode_api.rag.embed_server`) and the API's use of it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from vibecode_api.rag.embed_server import decode
+from vibecode_api.rag.embedder import LOCAL_MODEL, LocalEmbedder
+
+from .conftest import as_user, free_port
+
+ALICE = as_user("alice")
+
+
+@pytest.fixture(scope="module")
+def embedder_url() -> Iterator[str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--port", str(port)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the embedder exited"
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)  # polling a real process for readiness, not synchronising tests
+    yield url
+    proc.terminate()
+    proc.wait(15)
+
+
+def test_vectors_match_the_in_process_embedder_in_both_encodings(embedder_url: str) -> None:
+    texts = ["deploys happen on weekdays", "retries use full jitter", "x"]
+    local = LocalEmbedder(threads=1).embed_sync(texts)
+    for encoding in ("base64", "float"):
+        r = httpx.post(
+            f"{embedder_url}/v1/embeddings",
+            json={"input": texts, "model": LOCAL_MODEL, "encoding_format": encoding},
+            timeout=30,
+        )
+        assert r.status_code == 200
+        body = r.json()
+        assert [d["index"] for d in body["data"]] == [0, 1, 2]
+        for item, expected in zip(body["data"], local, strict=True):
+            vector = decode(item["embedding"])
+            assert vector.shape == (384,)
+            assert np.allclose(vector, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"input": [], "model": LOCAL_MODEL}, "1-2048"),
+        ({"input": ["a"], "model": "text-embedding-3-small"}, "serves"),
+        ({"input": ["a"], "encoding_format": "hex"}, "encoding_format"),
+    ],
+)
+def test_bad_requests_are_400_with_what_is_allowed(
+    embedder_url: str, body: dict[str, Any], words: str
+) -> None:
+    r = httpx.post(f"{embedder_url}/v1/embeddings", json=body, timeout=10)
+    assert r.status_code == 400
+    assert words in r.text
+
+
+def test_the_api_uses_the_embedder_process(make_client: Any, embedder_url: str) -> None:
+    client = make_client(embedder_url=embedder_url)
+    ws = client.post("/api/workspaces", json={"name": "e"}, headers=ALICE).json()["id"]
+    up = client.post(
+        f"/api/workspaces/{ws}/files",
+        files={"file": ("deploy.md", b"No production deploys on Fridays.\n")},
+        headers=ALICE,
+    )
+    assert up.status_code == 201
+    hits = client.post(
+        f"/api/workspaces/{ws}/search", json={"query": "fridays deploy"}, headers=ALICE
+    ).json()["results"]
+    assert hits[0]["path"] == "deploy.md"
+
+
+def test_an_unreachable_embedder_is_a_503_and_nothing_is_stored(make_client: Any) -> None:
+    client = make_client(embedder_url=f"http://127.0.0.1:{free_port()}")
+    ws = client.post("/api/workspaces", json={"name": "e"}, headers=ALICE).json()["id"]
+    up = client.post(
+        f"/api/workspaces/{ws}/files", files={"file": ("a.md", b"hello there\n")}, headers=ALICE
+    )
+    assert up.status_code == 503
+    assert up.json()["error"] == "embedder_unavailable"
+    assert client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json() == []
+    chat = client.post(
+        "/api/chat",
+        json={"messages": [{"role": "user", "content": "hello?"}], "workspaceId": ws},
+        headers=ALICE,
+    )
+    assert chat.status_code == 200  # chat never fails for want of context
+    assert chat.json()["provider"] == "offline"
