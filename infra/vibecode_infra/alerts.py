@@ -17,7 +17,7 @@ from vibecode_platform import telemetry as t
 
 from .config import StackConfig
 
-RSS_LIMIT_BYTES = 128 * 2**20
+RSS_LIMIT_BYTES = t.API_RSS_LIMIT_BYTES
 RATE_LIMIT_REFUSALS_PER_15M = 50
 """Refusals are expected at the edge of a tier; 50 in 15 minutes means abuse or a broken client."""
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vibecode_platform.telemetry import API_RSS_LIMIT_BYTES
+
 SEED_ERROR_RATIO = 0.10
 SEED_AVG_MS = 5000.0
 SEED_SEARCH_MS = 2000.0
-SEED_RSS_MB = 128 * 1e6 / 2**20
-"""128 MB, in the MiB the API reports."""
+SEED_RSS_MB = API_RSS_LIMIT_BYTES / 2**20
+"""The seeds' 128 MB (a container memory limit, so 128 MiB, the unit the API reports): the same
+number as the P2 monitor's."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ Durations are in seconds, memory in bytes. Pure Python: the API and infra both i
 from __future__ import annotations
 
 TEAM = "platform"
+API_RSS_LIMIT_BYTES = 128 * 2**20
+"""The seeds' "Memory limit < 128MB" for the API process, read as a container memory limit
+(Docker's `128m`, Kubernetes' `128Mi`: binary). The P2 monitor and the load tests' threshold
+both use this one number."""
 STANDARD_TAGS = ("env", "service", "version", "team", "component")
 
 API = "vibecode.api."
