@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 
 from .. import workspaces
 from ..identity import Identity
-from ..routes.files import file_view
+from ..routes.files import file_listing
 
 HERE = Path(__file__).parent
 TEMPLATE_DIR = HERE / "templates"
@@ -94,6 +94,16 @@ async def _workspaces(state: State, identity: Identity) -> list[dict[str, Any]]:
         return await workspaces.listing(conn, identity)
 
 
+async def _owned(
+    state: State, identity: Identity, workspace_id: str, with_files: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The caller's workspace row (404 for anyone else's) and, when asked, its files."""
+    async with state.db.connection() as conn:
+        row = await workspaces.owned(conn, identity, workspace_id)
+        listing = await file_listing(conn, workspace_id) if with_files else []
+    return row, listing
+
+
 @get("/", include_in_schema=False, name="console")
 async def index(state: State, identity: NamedDependency[Identity]) -> Template:
     return _page(
@@ -110,15 +120,14 @@ async def index(state: State, identity: NamedDependency[Identity]) -> Template:
 async def workspace_page(
     state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
 ) -> Template:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
+    row, listing = await _owned(state, identity, workspace_id, with_files=True)
     return _page(
         "index.html",
         {
             "me": identity.public(),
             "workspaces": await _workspaces(state, identity),
             "ws": workspaces.public(row),
-            "files": await _files(state, workspace_id),
+            "files": listing,
             "session": await state.sessions.status(workspaces.ref(row)),
         },
     )
@@ -143,25 +152,12 @@ async def usage(state: State, identity: NamedDependency[Identity]) -> Template:
     return _fragment("usage.html", {"quotas": quotas, "tier": identity.tier_name.value})
 
 
-async def _files(state: State, workspace_id: str) -> list[dict[str, Any]]:
-    async with state.db.connection() as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT * FROM files WHERE workspace_id = %s ORDER BY path", (workspace_id,)
-            )
-        ).fetchall()
-    return [file_view(r) for r in rows]
-
-
 @get("/console/fragments/workspaces/{workspace_id:str}/files", include_in_schema=False)
 async def files(
     state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
 ) -> Template:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
-    return _fragment(
-        "files.html", {"ws": workspaces.public(row), "files": await _files(state, workspace_id)}
-    )
+    row, listing = await _owned(state, identity, workspace_id, with_files=True)
+    return _fragment("files.html", {"ws": workspaces.public(row), "files": listing})
 
 
 @get("/console/fragments/workspaces/{workspace_id:str}/session", include_in_schema=False)
@@ -172,8 +168,7 @@ async def session(
     shown: Annotated[str | None, Parameter(max_length=16)] = None,
 ) -> Template | Response[None]:
     """The session panel; with `shown`, 204 while the state is still the one on the page."""
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
+    row, _ = await _owned(state, identity, workspace_id)
     current = await state.sessions.status(workspaces.ref(row))
     if shown is not None and shown == current["status"]:
         return Response(None, status_code=204, headers={"Cache-Control": "no-store"})

@@ -40,6 +40,16 @@ def file_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def file_listing(conn: Any, workspace_id: str) -> list[dict[str, Any]]:
+    """A workspace's files by path (the caller has checked that the workspace is theirs)."""
+    rows = await (
+        await conn.execute(
+            "SELECT * FROM files WHERE workspace_id = %s ORDER BY path", (workspace_id,)
+        )
+    ).fetchall()
+    return [file_view(r) for r in rows]
+
+
 @post(
     "/api/workspaces/{workspace_id:str}/files",
     opt={"audit": "file.upsert"},
@@ -80,12 +90,7 @@ async def list_files(
 ) -> list[dict[str, Any]]:
     async with state.db.connection() as conn:
         await workspaces.owned(conn, identity, workspace_id)
-        rows = await (
-            await conn.execute(
-                "SELECT * FROM files WHERE workspace_id = %s ORDER BY path", (workspace_id,)
-            )
-        ).fetchall()
-    return [file_view(r) for r in rows]
+        return await file_listing(conn, workspace_id)
 
 
 @delete(
