@@ -96,13 +96,18 @@ class Server:
         raise RuntimeError(f"not ready after {timeout}s")
 
     def rss_mb(self) -> dict[str, float]:
-        """RSS of the main process and of each worker (its children), in MiB."""
+        """RSS in MiB of the main process, each API worker, and the embedder process."""
         main = psutil.Process(self.proc.pid)
         out = {"main": main.memory_info().rss / 2**20}
-        for i, child in enumerate(
-            c for c in main.children(recursive=True) if c.name() != "postgres"
-        ):
-            out[f"worker{i + 1}"] = child.memory_info().rss / 2**20
+        workers = 0
+        for child in main.children(recursive=True):
+            if child.name() == "postgres":
+                continue
+            if any("embed_server" in part for part in child.cmdline()):
+                out["embedder"] = child.memory_info().rss / 2**20
+                continue
+            workers += 1
+            out[f"worker{workers}"] = child.memory_info().rss / 2**20
         return out
 
     def cpu_seconds(self) -> float:
