@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 FLUSH_SECONDS = 1.0
 SAMPLES_PER_CONTEXT = 256
-"""Distribution samples kept per metric+tags between flushes; the rest are sampled (the agent
-re-weights by the sample rate), which bounds memory and CPU under any load."""
+"""Response times kept per route+method between hand-overs (a uniform reservoir), which bounds
+memory and the hand-over's CPU under any load."""
 
 _client: DogStatsd | None = None
 
@@ -95,7 +95,6 @@ def configure(settings: Settings) -> None:
         disable_aggregation=True,
         disable_buffering=False,
         flush_interval=FLUSH_SECONDS,
-        max_metric_samples_per_context=SAMPLES_PER_CONTEXT,
         disable_telemetry=True,
     )
     get_logger(__name__).info(
@@ -139,7 +138,6 @@ def flush() -> None:
     From another thread only while the event loop is idle, as in tests."""
     if _client is not None:
         _drain()
-        _client.flush_aggregated_metrics()
         _client.flush()
 
 
