@@ -56,21 +56,18 @@ class GateMiddleware:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if is_console(path):
-            scope["state"]["identity"] = scope["app"].state.identity.resolve(scope)
-            await self.app(scope, receive, send)
-            return
-        if not is_gated(path):
+        path = scope["path"] if scope["type"] == "http" else ""
+        console = is_console(path)
+        if not console and not is_gated(path):
             await self.app(scope, receive, send)
             return
         state = scope["app"].state
         resolver: IdentityResolver = state.identity
         identity = resolver.resolve(scope)
         scope["state"]["identity"] = identity
+        if console:  # an identity, but not an API call: the hourly limit does not apply
+            await self.app(scope, receive, send)
+            return
 
         limit = identity.tier.max_api_calls_per_hour
         now = state.clock()
