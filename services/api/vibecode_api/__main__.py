@@ -9,14 +9,10 @@ PostgreSQL so that it outlives worker restarts and is stopped exactly once, when
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
-import httpx
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
-
-from . import logs, samples
+from . import children, logs, samples
 from .db.embedded import EmbeddedPostgres
 from .settings import EmbeddingsMode, Settings, load_settings
 
@@ -75,24 +71,14 @@ class EmbedderProcess:
     """`python -m vibecode_api.rag.embed_server` on a free loopback port, for our workers."""
 
     def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = children.free_port()
         self.url = f"http://127.0.0.1:{port}"
         argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--port", str(port)]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
 
-    @retry(
-        retry=retry_if_exception_type(httpx.TransportError),
-        stop=stop_after_delay(120),
-        wait=wait_fixed(0.1),
-        reraise=True,
-    )
     def wait_ready(self) -> None:
         """Until the model answers (it loads before the server accepts connections)."""
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"the embedder process exited with {self.proc.returncode}")
-        httpx.get(f"{self.url}/healthz", timeout=5).raise_for_status()
+        children.wait_until_up(f"{self.url}/healthz", self.proc)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from urllib.parse import quote
 import httpx
 import psutil
 
+from .. import children
 from ..logs import get_logger
 from ..settings import Settings
 from .base import Handle, Probe, ProvisionError, WorkspaceRef
@@ -33,12 +33,6 @@ INSTALL_HINT = (
     "code-server is not installed: run `make code-server` (installs code-server 4.99.4 from the "
     "npm registry) or set VIBE_CODE_SERVER_BIN to its path"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LocalProvisioner:
@@ -69,7 +63,7 @@ class LocalProvisioner:
         dirs = self.folders(ws)
         for path in dirs.values():
             path.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = children.free_port()
         password = secrets.token_urlsafe(18)
         argv = [
             binary,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from .. import children
 
 LIBRARY = Path(__file__).parent / "library"
 WORKSPACE = "demo"
@@ -62,16 +63,6 @@ def populate(base_url: str, user: str | None = None, workspace: str = WORKSPACE)
     return Result(ws_id, len(paths), chunks)
 
 
-@retry(
-    retry=retry_if_exception_type(httpx.TransportError),
-    stop=stop_after_delay(120),
-    wait=wait_fixed(0.5),
-    reraise=True,
-)
-def _wait_ready(base_url: str) -> None:
-    httpx.get(f"{base_url}/api/health/ready", timeout=5).raise_for_status()
-
-
 def populate_on_first_start(base_url: str, data_dir: Path) -> subprocess.Popen[bytes] | None:
     """Populate once the API answers, in a child process (the server forks its workers right
     after; a thread of ours would be copied into them mid-request), and leave a marker so that
@@ -84,7 +75,7 @@ def populate_on_first_start(base_url: str, data_dir: Path) -> subprocess.Popen[b
 
 def _first_start(base_url: str, data_dir: Path) -> int:
     try:
-        _wait_ready(base_url)
+        children.wait_until_up(f"{base_url}/api/health/ready")
         result = populate(base_url)
     except (httpx.HTTPError, OSError) as err:
         print(f"samples: not populated ({err}); run `make samples` to retry", file=sys.stderr)
