@@ -69,8 +69,10 @@ class Rag:
 
     async def run(self) -> None:
         """Queued writes: retry pending embeddings (provider mode) until cancelled. The local
-        embedder never queues (it cannot be unreachable), so in local mode there is nothing to
-        poll and nothing — not even the tokenizer — is loaded at start."""
+        embedder never queues: in process it cannot be unreachable, and an unreachable embedder
+        process is a 503 that stores nothing (it is beside us, not a remote provider). So in
+        local mode there is nothing to poll and nothing — not even the tokenizer — is loaded at
+        start."""
         if self._settings.embeddings != EmbeddingsMode.provider:
             return
         await self._db.wait_schema()
