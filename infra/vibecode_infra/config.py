@@ -40,9 +40,8 @@ def _default_images() -> dict[Color, str]:
     return {"blue": "vibecode/api:0.1.0", "green": "vibecode/api:0.1.0"}
 
 
-class Embedder(_Model):
-    """The local MiniLM embedder, a sidecar of each API pod (its own memory budget: the model
-    and onnxruntime need ~200 MiB under load, the API stays within its 128 MB target)."""
+class Resources(_Model):
+    """A container's requests and limits."""
 
     cpu_request: str = Field("250m", alias="cpuRequest")
     cpu_limit: str = Field("1", alias="cpuLimit")
@@ -50,14 +49,17 @@ class Embedder(_Model):
     memory_limit: str = Field("512Mi", alias="memoryLimit")
 
 
-class Api(_Model):
+class Embedder(Resources):
+    """The local MiniLM embedder, a sidecar of each API pod (its own memory budget: the model
+    and onnxruntime need ~200 MiB under load, the API stays within its 128 MiB target)."""
+
+
+class Api(Resources):
+    """The API container's own requests and limits, its colours, and its embedder sidecar."""
+
     active_color: Color = Field("blue", alias="activeColor")
     images: dict[Color, str] = Field(default_factory=_default_images)
     replicas: int = Field(2, ge=1, le=50)
-    cpu_request: str = Field("250m", alias="cpuRequest")
-    cpu_limit: str = Field("1", alias="cpuLimit")
-    memory_request: str = Field("256Mi", alias="memoryRequest")
-    memory_limit: str = Field("512Mi", alias="memoryLimit")
     embedder: Embedder = Field(default_factory=Embedder)
     version: str = "0.1.0"
 
