@@ -80,13 +80,8 @@ def _page(name: str, context: dict[str, Any]) -> Template:
     return Template(template_name=name, context=context, headers=PAGE_HEADERS)
 
 
-def _fragment(name: str, context: dict[str, Any], status_code: int = 200) -> Template:
-    return Template(
-        template_name=name,
-        context=context,
-        status_code=status_code,
-        headers={"Cache-Control": "no-store"},
-    )
+def _fragment(name: str, context: dict[str, Any]) -> Template:
+    return Template(template_name=name, context=context, headers={"Cache-Control": "no-store"})
 
 
 async def _workspaces(state: State, identity: Identity) -> list[dict[str, Any]]:
