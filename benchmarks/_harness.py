@@ -168,3 +168,8 @@ def run_command(argv: list[str], lines: int = 3) -> tuple[int, str]:
     done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
     out = (done.stdout + done.stderr).strip().splitlines()
     return done.returncode, " / ".join(out[-lines:])
+
+
+def p95_of(values: list[float]) -> float:
+    """The 95th percentile as the nearest rank below (the RAG table and its plot agree)."""
+    return sorted(values)[int(0.95 * (len(values) - 1))]

@@ -22,7 +22,7 @@ from pgvector.psycopg import register_vector
 from vibecode_api.rag.search import EF_SEARCH
 from vibecode_api.rag.store import COPY_CHUNKS, COPY_TYPES
 
-from ._harness import Area, Row, Server, api_argv
+from ._harness import Area, Row, Server, api_argv, p95_of
 
 USER = {"Remote-User": "bench", "Remote-Groups": "vibecode-premium"}
 WORDS = [
@@ -306,7 +306,7 @@ def run(quick: bool = False) -> Area:
                 latencies = asyncio.run(_search_latency(server.url, ws, 100 if quick else 300))
                 area.raw[f"search_ms_{size}"] = latencies
                 p50 = statistics.median(latencies)
-                p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
+                p95 = p95_of(latencies)
                 ok = p95 <= 25 if size == 100_000 else None
                 area.rows.append(
                     Row(
