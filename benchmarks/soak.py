@@ -5,33 +5,16 @@ this one is shorter so the whole report stays under 20 minutes."""
 
 from __future__ import annotations
 
-import csv
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
+from vibecode_loadtests.run import SOAK_GROWTH, minute_ends, p99_history, rss_history
 from vibecode_platform.telemetry import API_RSS_LIMIT_BYTES
 
 from ._harness import Area, Row, run_command
 
 USERS = 50
-
-
-def _series(path: Path, column: str) -> list[tuple[float, float]]:
-    with path.open() as fh:
-        rows = list(csv.DictReader(fh))
-    if column == "99%":
-        rows = [r for r in rows if r["Name"] == "Aggregated" and r["99%"] not in ("N/A", "0", "")]
-        return [(float(r["Timestamp"]), float(r["99%"])) for r in rows]
-    return [(float(r["timestamp"]), float(r[column])) for r in rows]
-
-
-def _ends(points: list[tuple[float, float]]) -> tuple[float, float]:
-    start, end = points[0][0], points[-1][0]
-    first = [v for t, v in points if t - start <= 60]
-    last = [v for t, v in points if end - t <= 60]
-    return statistics.median(first), statistics.median(last)
 
 
 def run(quick: bool = False) -> Area:
@@ -45,21 +28,21 @@ def run(quick: bool = False) -> Area:
     argv = [sys.executable, "-m", "vibecode_loadtests.run", "--users", str(USERS)]
     argv += ["--duration", duration, "--soak", "--out", str(out)]
     code, tail = run_command(argv)
-    rss = _series(out / "rss.csv", "rss_mib")
-    p99 = _series(out / "loadtest_stats_history.csv", "99%")
+    rss = rss_history(out)
+    p99 = p99_history(out)
     area.raw["rss_mib"] = rss
     area.raw["p99_ms"] = p99
     area.raw["exit_code"] = code
     for name, points, unit in (("p99 latency", p99, "ms"), ("API RSS", rss, "MiB")):
-        first, last = _ends(points)
+        first, last = minute_ends(points)
         growth = (last - first) / first * 100 if first else 0.0
         area.rows.append(
             Row(
                 f"{name}: last minute vs first",
                 round(growth, 1),
                 "%",
-                "<= 10 %",
-                growth <= 10,
+                f"<= {SOAK_GROWTH:.0%}",
+                growth <= SOAK_GROWTH * 100,
                 f"first minute {first:.1f} {unit}, last minute {last:.1f} {unit} (medians)",
             )
         )

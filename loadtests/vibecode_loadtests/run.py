@@ -171,7 +171,7 @@ class RssSampler(threading.Thread):
                 continue
 
 
-def _minute_ends(points: list[tuple[float, float]]) -> tuple[float, float]:
+def minute_ends(points: list[tuple[float, float]]) -> tuple[float, float]:
     """Median of the first minute's values and of the last minute's."""
     start, end = points[0][0], points[-1][0]
     first = [v for t, v in points if t - start <= 60]
@@ -179,20 +179,31 @@ def _minute_ends(points: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(first), statistics.median(last)
 
 
-def soak_verdict(out: Path, rss: list[tuple[float, float]]) -> list[str]:
-    """Failures: p99 (Locust's history, aggregated) or RSS that grew more than 10 %."""
+def p99_history(out: Path) -> list[tuple[float, float]]:
+    """(timestamp, p99 ms) of all requests, from Locust's `--csv-full-history`."""
     with (out / "loadtest_stats_history.csv").open() as fh:
-        p99 = [
+        return [
             (float(r["Timestamp"]), float(r["99%"]))
             for r in csv.DictReader(fh)
             if r["Name"] == "Aggregated" and r["99%"] not in ("N/A", "0", "")
         ]
+
+
+def rss_history(out: Path) -> list[tuple[float, float]]:
+    """(timestamp, API RSS MiB) as a soak run wrote them (`rss.csv`)."""
+    with (out / "rss.csv").open() as fh:
+        return [(float(r["timestamp"]), float(r["rss_mib"])) for r in csv.DictReader(fh)]
+
+
+def soak_verdict(out: Path, rss: list[tuple[float, float]]) -> list[str]:
+    """Failures: p99 (Locust's history, aggregated) or RSS that grew more than 10 %."""
+    p99 = p99_history(out)
     failures = []
     for name, points in (("p99 latency (ms)", p99), ("API RSS (MiB)", rss)):
         if len(points) < 2:
             failures.append(f"{name}: not enough samples")
             continue
-        first, last = _minute_ends(points)
+        first, last = minute_ends(points)
         growth = (last - first) / first if first else 0.0
         print(f"soak: {name} first minute {first:.1f}, last minute {last:.1f} ({growth:+.1%})")
         if growth > SOAK_GROWTH:
