@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from vibecode_api import children
 from vibecode_api.rag.embed_server import decode
 from vibecode_api.rag.embedder import LOCAL_MODEL, LocalEmbedder
 
@@ -25,14 +25,7 @@ def embedder_url() -> Iterator[str]:
     argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--port", str(port)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the embedder exited"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)  # polling a real process for readiness, not synchronising tests
+    children.wait_until_up(f"{url}/healthz", proc, timeout=60)
     yield url
     proc.terminate()
     proc.wait(15)
