@@ -17,15 +17,17 @@
     if (e.target.closest("#toast-close")) $("#toast").hidden = true;
   });
 
-  // The API's own words: `detail` of {"error", "detail"}; a quota refusal adds limit and used.
-  async function apiError(response) {
+  // The API's own words: `detail` of {"error", "detail"}, from any kind of response body.
+  function wording(text, fallback) {
     let body = null;
-    try { body = await response.json(); } catch { /* not JSON */ }
-    if (body && body.detail) {
-      const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
-      return body.error === "quota_exceeded" ? `Quota reached: ${detail}` : detail;
-    }
-    return `The API answered ${response.status} ${response.statusText}`;
+    try { body = JSON.parse(text); } catch { /* not JSON */ }
+    if (!body || !body.detail) return fallback;
+    const detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    return body.error === "quota_exceeded" ? `Quota reached: ${detail}` : detail;
+  }
+
+  async function apiError(response) {
+    return wording(await response.text(), `The API answered ${response.status} ${response.statusText}`);
   }
 
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -97,9 +99,7 @@
   // htmx fragment requests: errors in words, not silence.
   document.addEventListener("htmx:responseError", async (e) => {
     const xhr = e.detail.xhr;
-    let text = `The console could not refresh (${xhr.status}).`;
-    try { text = JSON.parse(xhr.responseText).detail || text; } catch { /* keep */ }
-    toast(text);
+    toast(wording(xhr.responseText, `The console could not refresh (${xhr.status}).`));
   });
   document.addEventListener("htmx:sendError", () => toast("The API could not be reached."));
 
@@ -130,17 +130,16 @@
     });
     xhr.upload.addEventListener("load", () => { note.textContent = "indexing…"; });
     xhr.addEventListener("load", () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch { /* keep null */ }
       bar.value = 100;
       if (xhr.status === 200 || xhr.status === 201) {
+        const body = JSON.parse(xhr.responseText);
         item.classList.add("ok");
         note.textContent = xhr.status === 201
           ? `added, ${plural(body.chunks, "chunk")}`
           : `updated: ${plural(body.chunksAdded, "chunk")} added, ${body.chunksRemoved} removed, ${body.chunksKept} kept`;
       } else {
         item.classList.add("failed");
-        note.textContent = (body && body.detail) || `refused (${xhr.status})`;
+        note.textContent = wording(xhr.responseText, `refused (${xhr.status})`);
       }
       changed("files-changed");
     });
