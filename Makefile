@@ -58,10 +58,14 @@ dev: bootstrap  ## run the API and its web console on the embedded defaults (Ctr
 samples: bootstrap  ## fill the 'demo' workspace of the running API (make dev) with the sample library
 	$(RUN) python -m vibecode_api.samples --url http://$(VIBE_HOST):$(VIBE_PORT)
 
+# Debian packages a target needs: installed when we are root and apt-get exists, else the
+# target's own message says what to install.
+apt_install = [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1)) >/dev/null
+
 CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
 browser:  ## Debian's Chromium for the console's end-to-end tests (apt-get, as root)
-	@[ -x "$(CHROMIUM)" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) >/dev/null; } || \
+	@[ -x "$(CHROMIUM)" ] || { $(call apt_install,chromium); } || \
 	  echo "warning: no Chromium ($(CHROMIUM)); the browser tests will be skipped: apt-get install chromium"
 
 test: bootstrap code-server checkov browser  ## the whole test suite
@@ -77,8 +81,7 @@ format: bootstrap  ## apply ruff's fixes and formatting
 	$(RUN) ruff format .
 
 bench: bootstrap  ## every benchmark → docs/benchmarks.md and docs/benchmarks.json
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null; } || \
+	@command -v wrk >/dev/null || { $(call apt_install,wrk); } || \
 	  { echo "wrk is needed: apt-get install wrk"; exit 1; }
 	$(RUN) python -m benchmarks.run
 
