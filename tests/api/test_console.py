@@ -80,10 +80,22 @@ def test_names_are_escaped(client: Any) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
-def test_files_fragment_polls_only_while_something_is_pending(client: Any) -> None:
+def test_files_fragment_polls_only_while_something_is_pending(
+    client: Any, make_client: Any
+) -> None:
     ws = _workspace(client, ALICE)
     fragment = client.get(f"/console/fragments/workspaces/{ws}/files", headers=ALICE).text
     assert "every 2s" not in fragment
+    # Provider embeddings with no provider reachable: the file is kept, pending, and polled.
+    queued = make_client(embeddings="provider")
+    ws = _workspace(queued, ALICE, name="queued")
+    up = queued.post(
+        f"/api/workspaces/{ws}/files", files={"file": ("a.md", b"hello\n")}, headers=ALICE
+    )
+    assert up.status_code == 201, up.text
+    fragment = queued.get(f"/console/fragments/workspaces/{ws}/files", headers=ALICE).text
+    assert "status-pending" in fragment
+    assert "every 2s" in fragment
 
 
 def test_session_watch_answers_204_while_nothing_changed(client: Any) -> None:
