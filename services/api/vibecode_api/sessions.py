@@ -67,6 +67,7 @@ class SessionManager:
         self.start_timeout = start_timeout
         self.reap_interval = reap_interval
         self._tg: anyio.abc.TaskGroup | None = None
+        self._reconciled = anyio.Event()
 
     # -- lifecycle of the manager itself ----------------------------------------------------------
     async def run(
@@ -76,7 +77,10 @@ class SessionManager:
         async with anyio.create_task_group() as tg:
             self._tg = tg
             await self.db.wait_schema()
-            await self.reconcile()
+            try:
+                await self.reconcile()
+            finally:  # settled or failed: requests stop waiting for it either way
+                self._reconciled.set()
             task_status.started()
             while True:
                 await anyio.sleep(self.reap_interval)
@@ -109,7 +113,16 @@ class SessionManager:
         return int(row["n"]) if row else 0
 
     # -- operations -----------------------------------------------------------------------------
+    async def _after_reconcile(self) -> None:
+        """Rows an earlier process left behind are settled by reconcile() at start; a request
+        arriving meanwhile waits for it instead of judging such a row itself (it would call a
+        session lost in a restart an error, or hand out its dead URL). Only while the database
+        is up: otherwise the query that follows answers 503 at once."""
+        if not self._reconciled.is_set() and self.db.schema_ready:
+            await self._reconciled.wait()
+
     async def start(self, scope: Any, identity: Identity, ws: WorkspaceRef) -> dict[str, Any]:
+        await self._after_reconcile()
         async with self.quotas.transaction(self.db, scope) as conn:
             await lock_user(conn, identity.user)
             row = await self._row(conn, ws.id, lock=True)
@@ -135,6 +148,7 @@ class SessionManager:
         return view(row, self.provisioner)
 
     async def status(self, ws: WorkspaceRef) -> dict[str, Any]:
+        await self._after_reconcile()
         async with self.db.connection() as conn:
             row = await self._row(conn, ws.id)
         if row is not None and row["state"] == "ready":
