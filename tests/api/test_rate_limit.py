@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
 from .conftest import as_user
 
 ALICE = as_user("alice")
+CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 T0 = dt.datetime(2026, 11, 22, 10, 59, 30, tzinfo=dt.UTC).timestamp()
 
 
@@ -72,3 +77,60 @@ def test_a_refused_write_is_audited(client: Any) -> None:
     client.app.state.clock = lambda: T0 + 3600
     events = client.get("/api/audit", headers=ALICE).json()
     assert [(e["action"], e["outcome"]) for e in events] == [("api.call", "refused_rate_limit")]
+
+
+@pytest.fixture
+def fake() -> Iterator[Any]:
+    running = serve_in_thread(FakeProvider(name="fake"))
+    yield running
+    running.stop()
+
+
+def _relay(make_client: Any, url: str) -> Any:
+    client = make_client(megallm_api_key="k", megallm_base_url=url, max_retries=0)
+    client.app.state.clock = lambda: T0
+    return client
+
+
+def _use_up(client: Any, calls: int) -> None:
+    for _ in range(calls):
+        assert client.get("/api/me", headers=ALICE).status_code == 200
+
+
+def test_a_user_out_of_calls_costs_no_upstream_request(make_client: Any, fake: Any) -> None:
+    """Relays overlap the count with their upstream call only when the user had calls to spare."""
+    client = _relay(make_client, fake.url)
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    assert r.status_code == 200
+    assert (r.headers["ratelimit-limit"], r.headers["ratelimit-remaining"]) == ("100", "99")
+    _use_up(client, 99)
+    sent = fake.fake.requests
+    for body in (CHAT, {**CHAT, "stream": True}):
+        refused = client.post("/v1/chat/completions", json=body, headers=ALICE)
+        assert (refused.status_code, refused.json()["error"]) == (429, "rate_limited")
+    assert client.post("/v1/embeddings", json={"input": "x"}, headers=ALICE).status_code == 429
+    assert fake.fake.requests == sent
+
+
+def test_a_bet_on_an_outdated_count_is_refused_and_its_upstream_call_cancelled(
+    make_client: Any, fake: Any
+) -> None:
+    """Another process used up the user's calls since this one last counted: the overlapped
+    upstream call must not turn into a 2xx."""
+    a, b = _relay(make_client, fake.url), _relay(make_client, fake.url)
+    _use_up(a, 50)
+    _use_up(b, 50)
+    for body in (CHAT, {**CHAT, "stream": True}):
+        refused = a.post("/v1/chat/completions", json=body, headers=ALICE)
+        assert (refused.status_code, refused.json()["error"]) == (429, "rate_limited")
+        assert refused.headers["retry-after"] == "30"
+    sent = fake.fake.requests
+    assert a.post("/v1/chat/completions", json=CHAT, headers=ALICE).status_code == 429
+    assert fake.fake.requests == sent  # it has learnt: no more bets this window
+
+
+def test_an_offline_answer_waits_for_the_verdict_too(client: Any) -> None:
+    client.app.state.clock = lambda: T0
+    _use_up(client, 100)
+    r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
+    assert (r.status_code, r.json()["error"]) == (429, "rate_limited")

@@ -1,9 +1,10 @@
 """The Litestar application: `create_app(settings)` wires state, layers and routes.
 
-Request path, outermost first: request context (id, access log, counters) → Prometheus → the
-write guard (dry run) → the handler. The lifespan opens the database — the embedded server when
-no URL is configured — applies migrations, and on shutdown stops taking new work, lets the server
-drain in-flight requests, closes the pool and releases the embedded server.
+Request path, outermost first: request context (id, access log, counters) → Litestar's routing
+and exception layer → the gate (identity, hourly limit, dry run) → the handler. The lifespan
+opens the database — the embedded server when no URL is configured — applies migrations, and on
+shutdown stops taking new work, lets the server drain in-flight requests, closes the pool and
+releases the embedded server.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from litestar.plugins.prometheus import PrometheusController
 from vibecode_platform import telemetry as names
 
 from . import __version__, console, logs, provisioners, telemetry, tracing
-from .audit import Audit, write_guard
+from .audit import Audit
 from .db import Database
 from .db.embedded import EmbeddedPostgres
 from .errors import EXCEPTION_HANDLERS
@@ -179,11 +180,12 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
                 "identity": IdentityResolver(settings),
                 "quotas": Quotas(),
                 "clock": time.time,
+                # user → (hourly window, calls left) at this process's last count (gate.py)
+                "calls_left": {},
                 "draining": False,
             }
         ),
         middleware=[DefineMiddleware(GateMiddleware)],  # type: ignore[arg-type]
-        guards=[write_guard],
         template_config=console.template_config,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),

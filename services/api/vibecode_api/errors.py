@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -72,6 +73,19 @@ class DatabaseUnavailable(ApiError):
             detail,
             headers={"Retry-After": "5"},
         )
+
+
+async def send_error(send: Any, err: ApiError) -> None:
+    """The error's response (the exception handlers' shape) straight onto an ASGI `send`: for
+    middleware that learns of the error only when a handler's own answer is already on its way."""
+    body = msgspec.json.encode(err.body())
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in err.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": err.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _respond(err: ApiError) -> Response[dict[str, Any]]:

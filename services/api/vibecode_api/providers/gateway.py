@@ -44,6 +44,14 @@ class Provider:
     base_url: str
     key: str
     breaker: Breaker
+    _urls: dict[str, httpx.URL] = field(default_factory=dict, repr=False)
+
+    def url(self, path: str) -> httpx.URL:
+        """The endpoint's URL, parsed once: httpx re-parses a string on every request."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+        return url
 
 
 @dataclass
@@ -269,7 +277,7 @@ class Gateway:
         try:
             response = await self.client.request(
                 method,
-                provider.base_url + path,
+                provider.url(path),
                 json=payload,
                 timeout=seconds,
                 headers={"Authorization": f"Bearer {provider.key}"},
@@ -350,7 +358,7 @@ class Gateway:
     ) -> tuple[list[bytes], AsyncIterator[bytes], Callable[[], Any]]:
         request = self.client.build_request(
             "POST",
-            provider.base_url + "/chat/completions",
+            provider.url("/chat/completions"),
             json=payload,
             headers={"Authorization": f"Bearer {provider.key}", "Accept": "text/event-stream"},
             timeout=httpx.Timeout(seconds),

@@ -6,8 +6,9 @@ our own code cost (`X-Vibe-Overhead-Ms`, the upstream's time excluded).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
@@ -18,15 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import chat, workspaces
 from ..errors import ApiError
+from ..gate import Admission
 from ..identity import Identity
 from ..logs import get_logger
 from ..providers import Gateway, UpstreamRejected
+from ..providers.gateway import Stream as UpstreamStream
 from ..providers.gateway import StreamBroken
 
 log = get_logger(__name__)
 
 Req = Request[Any, Any, Any]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+T = TypeVar("T")
 
 
 class Message(BaseModel):
@@ -59,6 +63,25 @@ def _headers(request: Req, provider: str, upstream_ms: float) -> dict[str, str]:
     }
 
 
+async def _alongside_verdict(request: Req, call: Callable[[], Awaitable[T]]) -> T:
+    """The upstream call and the caller's hourly-limit verdict side by side (`gate.Admission`):
+    the upstream request goes out first; a refusal cancels it (or closes what it opened)."""
+    admission: Admission = request.scope["state"]["admission"]
+    if not admission.likely_allowed:
+        await admission.verdict()
+        return await call()
+    upstream = asyncio.ensure_future(call())
+    try:
+        await admission.verdict()
+    except BaseException:
+        upstream.cancel()
+        done = (await asyncio.gather(upstream, return_exceptions=True))[0]
+        if isinstance(done, UpstreamStream):
+            await done.close()
+        raise
+    return await upstream
+
+
 def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
     return Response(
         err.body,
@@ -71,6 +94,7 @@ def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
 @post(
     "/v1/chat/completions",
     status_code=200,
+    opt={"overlaps_upstream": True},
     tags=["openai"],
     summary="OpenAI-compatible chat completions (stream or not) through the provider chain",
 )
@@ -94,11 +118,11 @@ async def chat_completions(
         return Response(chat.offline_completion(model), headers=headers)
     try:
         if not data.stream:
-            result = await gateway.complete(payload)
+            result = await _alongside_verdict(request, lambda: gateway.complete(payload))
             return Response(
                 result.body, headers=_headers(request, result.provider, result.upstream_ms)
             )
-        upstream = await gateway.stream(payload)
+        upstream = await _alongside_verdict(request, lambda: gateway.stream(payload))
     except UpstreamRejected as err:
         return _rejected(request, err)
 
@@ -121,6 +145,7 @@ async def chat_completions(
 @post(
     "/v1/embeddings",
     status_code=200,
+    opt={"overlaps_upstream": True},
     tags=["openai"],
     summary="OpenAI-compatible embeddings through the provider chain",
 )
@@ -141,7 +166,7 @@ async def embeddings(
             attempts=[],
         )
     try:
-        result = await gateway.embeddings(data)
+        result = await _alongside_verdict(request, lambda: gateway.embeddings(data))
     except UpstreamRejected as err:
         return _rejected(request, err)
     return Response(result.body, headers=_headers(request, result.provider, result.upstream_ms))
