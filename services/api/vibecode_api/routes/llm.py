@@ -105,7 +105,8 @@ async def chat_completions(
     data: Annotated[CompletionRequest, Body()],
 ) -> Response[Any]:
     gateway: Gateway = state.gateway
-    payload = data.model_dump(exclude_none=True)
+    # The body as the client sent it (validated above): unknown fields reach the provider as-is.
+    payload: dict[str, Any] = await request.json()
     model = chat.model_of(gateway, data.model)
     if gateway.offline:
         headers = _headers(request, "offline", 0.0)
