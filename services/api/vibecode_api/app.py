@@ -33,6 +33,7 @@ from .identity import Identity, IdentityResolver, unauthenticated
 from .middleware import RequestContextMiddleware
 from .providers import Gateway
 from .quotas import Quotas
+from .rag import search
 from .rag.service import Rag
 from .routes import account, files, health, llm, monitoring, workspaces
 from .sessions import SessionManager
@@ -79,7 +80,12 @@ def _lifespan(settings: Settings) -> Any:
             url = await anyio.to_thread.run_sync(embedded.start)
         else:
             url = settings.database_url.get_secret_value()
-        db = Database(url, max_size=settings.db_pool_size, timeout_ms=settings.db_timeout)
+        db = Database(
+            url,
+            max_size=settings.db_pool_size,
+            timeout_ms=settings.db_timeout,
+            options=search.SESSION_OPTIONS,
+        )
         provisioner = provisioners.create(settings)
         sessions = SessionManager(
             db,

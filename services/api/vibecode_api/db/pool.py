@@ -30,7 +30,9 @@ CHECK_IDLE_SECONDS = 1.0
 
 
 class Database:
-    def __init__(self, url: str, *, max_size: int = 10, timeout_ms: int = 3000) -> None:
+    def __init__(
+        self, url: str, *, max_size: int = 10, timeout_ms: int = 3000, options: str = ""
+    ) -> None:
         self.url = url
         self.timeout = timeout_ms / 1000
         self._schema = anyio.Event()
@@ -43,7 +45,9 @@ class Database:
             timeout=self.timeout,
             check=self._check,
             reset=self._returned,
-            kwargs={"autocommit": True, "row_factory": dict_row},
+            # `options`: session settings (libpq `-c name=value`) every pooled connection has.
+            kwargs={"autocommit": True, "row_factory": dict_row}
+            | ({"options": options} if options else {}),
             # psycopg_pool retries a lost connection with exponential backoff until this
             # window closes, then lets the next request start afresh: a short window keeps
             # recovery within ~2 s of the database's return, however long the outage was.
