@@ -41,10 +41,10 @@ LOCAL_THRESHOLD = 0.25
 PROVIDER_THRESHOLD = 0.7
 
 
-def _distance(dims: int, column: str = "embedding") -> str:
+def _distance(dims: int) -> str:
     # dims comes from our own table (384 or 1536) and is a literal so the planner sees
     # `dims = 384` and uses that partial HNSW index
-    return f"{column}::vector({dims}) <=> %(q)s::vector({dims})"
+    return f"embedding::vector({dims}) <=> %(q)s::vector({dims})"
 
 
 def _semantic_sql(dims: int) -> str:
@@ -58,19 +58,16 @@ def _semantic_sql(dims: int) -> str:
     )
 
 
-def _lexical_sql(dims: int) -> str:
-    """The best full-text matches among at most LEXICAL_CANDIDATES, as whole rows."""
-    score = f"CASE WHEN c.embedding IS NULL THEN 0 ELSE 1 - ({_distance(dims, 'c.embedding')}) END"
-    return (
-        "WITH q AS (SELECT websearch_to_tsquery('english', %(text)s) AS q),"
-        " m AS (SELECT c.id, c.tsv FROM chunks c, q WHERE c.workspace_id = %(ws)s"
-        f" AND c.tsv @@ q.q LIMIT {LEXICAL_CANDIDATES}),"
-        " r AS (SELECT m.id, ts_rank_cd(m.tsv, q.q) AS rank FROM m, q"
-        " ORDER BY rank DESC LIMIT %(n)s)"
-        " SELECT c.id, c.file_id, f.path, c.start_line, c.end_line, c.text, c.tokens,"
-        f" {score} AS score FROM r JOIN chunks c ON c.id = r.id"
-        " JOIN files f ON f.id = c.file_id ORDER BY r.rank DESC"
-    )
+LEXICAL_SQL = (
+    "WITH q AS (SELECT websearch_to_tsquery('english', %(text)s) AS q),"
+    " m AS (SELECT c.id, c.tsv FROM chunks c, q WHERE c.workspace_id = %(ws)s"
+    f" AND c.tsv @@ q.q LIMIT {LEXICAL_CANDIDATES}),"
+    " r AS (SELECT m.id, ts_rank_cd(m.tsv, q.q) AS rank FROM m, q ORDER BY rank DESC LIMIT %(n)s)"
+    " SELECT c.id, c.file_id, f.path, c.start_line, c.end_line, c.text, c.tokens"
+    " FROM r JOIN chunks c ON c.id = r.id JOIN files f ON f.id = c.file_id ORDER BY r.rank DESC"
+)
+"""The best full-text matches among at most LEXICAL_CANDIDATES, as whole rows (no score: it
+needs the query's vector, which is still being computed when this starts)."""
 
 
 @dataclass
@@ -118,30 +115,36 @@ class Searcher:
             return [], (time.perf_counter() - started) * 1000
         if dims != self.embedder.dims:
             return [], (time.perf_counter() - started) * 1000
-        vector = (await self.embedder.embed([query]))[0]
-        hits = await self._hybrid(ws["id"], int(dims), vector, query, top_k)
+        hits = await self._hybrid(ws["id"], int(dims), query, top_k)
         floor = self.threshold if threshold is None else threshold
         kept = [h for h in hits if h.score >= floor or h.lexical][:top_k]
         elapsed = time.perf_counter() - started
         telemetry.seconds(names.RAG_SEARCH_TIME, elapsed)
         return kept, elapsed * 1000
 
-    async def _hybrid(
-        self, workspace_id: str, dims: int, vector: np.ndarray, query: str, top_k: int
-    ) -> list[Hit]:
-        """Both rankings at once, each one round trip on its own pooled connection, each
-        returning whole rows; then reciprocal rank fusion."""
-        params = {"ws": workspace_id, "q": vector, "text": query, "n": max(20, top_k * 4)}
-        semantic, lexical = await asyncio.gather(
-            self._rows(_semantic_sql(dims), params), self._rows(_lexical_sql(dims), params)
-        )
+    async def _hybrid(self, workspace_id: str, dims: int, query: str, top_k: int) -> list[Hit]:
+        """Full-text ranking starts at once; the query's embedding, then the HNSW ranking, run
+        meanwhile (each query one round trip on its own pooled connection, returning whole
+        rows); the two are fused by reciprocal rank fusion."""
+        params: dict[str, Any] = {"ws": workspace_id, "text": query, "n": max(20, top_k * 4)}
+        words = asyncio.ensure_future(self._rows(LEXICAL_SQL, params))
+        try:
+            params["q"] = (await self.embedder.embed([query]))[0]
+            semantic = await self._rows(_semantic_sql(dims), params)
+            lexical = await words
+        finally:
+            words.cancel()  # only when the embedding or the semantic side failed
+            await asyncio.gather(words, return_exceptions=True)
         fused: dict[int, float] = {}
         found: dict[int, dict[str, Any]] = {}
         for ranking in (semantic, lexical):
             for rank, row in enumerate(ranking):
                 fused[row["id"]] = fused.get(row["id"], 0.0) + 1 / (RRF_K + rank + 1)
-                found[row["id"]] = row
-        words = {row["id"] for row in lexical}
+                found.setdefault(row["id"], row)
+        scores = await self._scores(
+            dims, params["q"], [i for i, r in found.items() if "score" not in r]
+        )
+        lexical_ids = {row["id"] for row in lexical}
         hits = [
             Hit(
                 r["id"],
@@ -149,15 +152,26 @@ class Searcher:
                 r["path"],
                 r["start_line"],
                 r["end_line"],
-                float(r["score"]),
+                float(r["score"] if "score" in r else scores.get(r["id"], 0.0)),
                 r["text"],
                 r["tokens"],
-                r["id"] in words,
+                r["id"] in lexical_ids,
             )
             for r in found.values()
         ]
         hits.sort(key=lambda h: fused[h.chunk_id], reverse=True)
         return hits
+
+    async def _scores(self, dims: int, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of the full-text-only hits (0 for chunks without a vector)."""
+        if not ids:
+            return {}
+        rows = await self._rows(
+            f"SELECT id, 1 - ({_distance(dims)}) AS score FROM chunks"
+            " WHERE id = ANY(%(ids)s) AND embedding IS NOT NULL",
+            {"q": vector, "ids": ids},
+        )
+        return {r["id"]: float(r["score"]) for r in rows}
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         async with self.db.connection() as conn:
