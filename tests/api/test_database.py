@@ -12,10 +12,11 @@ from typing import Any
 import anyio
 import httpx
 import psutil
+import psycopg
 import pytest
 from litestar.testing import TestClient
 from vibecode_api.app import create_app
-from vibecode_api.db.embedded import EmbeddedPostgres
+from vibecode_api.db.embedded import SERVER_SETTINGS, EmbeddedPostgres
 from vibecode_api.settings import Settings
 
 from .routes_for_tests import HANDLERS
@@ -148,3 +149,15 @@ def _until_in_flight(url: str, count: int, timeout: float = 10) -> None:
     with httpx.Client() as client:
         while client.get(f"{url}/api/monitoring/metrics").json()["inFlight"] < count:
             assert time.monotonic() < deadline, "the slow request never reached the server"
+
+
+def test_the_embedded_server_runs_with_its_settings_from_the_first_start(
+    pg_server: EmbeddedPostgres,
+) -> None:
+    """shared_buffers needs a restart to change: the first start applies it, so even a fresh
+    data folder (the test session's, a bench run's) searches with the index in memory."""
+    with psycopg.connect(pg_server.url) as conn:
+        for name, value in SERVER_SETTINGS.items():
+            row = conn.execute(f"SHOW {name}").fetchone()
+            assert row is not None
+            assert row[0] == value

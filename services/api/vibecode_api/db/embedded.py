@@ -23,6 +23,9 @@ from ..logs import get_logger
 log = get_logger(__name__)
 
 _PID_LIST = ".handle_pids.json"
+SERVER_SETTINGS = {"shared_buffers": "512MB"}
+"""The HNSW index of 100k 384-dim chunks is ~195 MB; with PostgreSQL's default 128 MB of shared
+buffers every search reads index pages back from the OS cache. Sizes only (bytes compared)."""
 
 
 def _ensure_runtime_dir() -> None:
@@ -72,9 +75,32 @@ class EmbeddedPostgres:
         if dead:
             log.warning("embedded_postgres_stale_handles", dead_pids=dead, pgdata=str(self.pgdata))
         self._server = get_server(self.pgdata, cleanup_mode="stop")
+        if self._configure():
+            self.kill_server()  # settings that only a restart applies; we hold the only handle
+            self.restart_server()
         info = self._server.get_postmaster_info()
         log.info("embedded_postgres_ready", pid=info.pid, pgdata=str(self.pgdata))
         return self.url
+
+    def _configure(self) -> bool:
+        """Persist SERVER_SETTINGS (ALTER SYSTEM); True when a restart must apply them."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            pending = False
+            for name, value in SERVER_SETTINGS.items():
+                current = conn.execute(
+                    "SELECT setting, unit, pending_restart FROM pg_settings WHERE name = %s",
+                    (name,),
+                ).fetchone()
+                wanted = conn.execute("SELECT pg_size_bytes(%s)", (value,)).fetchone()
+                assert current is not None
+                assert wanted is not None
+                size = int(current[0]) * (8192 if current[1] == "8kB" else 1)
+                if size != wanted[0] or current[2]:
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    pending = True
+            return pending
 
     def stop(self) -> None:
         """Release our handle; the server stops when no other live process holds one."""
