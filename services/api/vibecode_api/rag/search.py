@@ -106,30 +106,54 @@ class Searcher:
             else (LOCAL_THRESHOLD if embedder.dims == 384 else PROVIDER_THRESHOLD)
         )
 
+    def embed_soon(self, query: str) -> asyncio.Task[np.ndarray]:
+        """Start embedding the query now, e.g. while the caller checks the workspace is theirs
+        (only the query's own text is used until then)."""
+        task = asyncio.ensure_future(self._embed(query))
+        task.add_done_callback(_retrieved)  # a 404 leaves it unawaited
+        return task
+
+    async def _embed(self, query: str) -> np.ndarray:
+        return (await self.embedder.embed([query]))[0]
+
     async def search(
-        self, ws: dict[str, Any], query: str, top_k: int = 5, threshold: float | None = None
+        self,
+        ws: dict[str, Any],
+        query: str,
+        top_k: int = 5,
+        threshold: float | None = None,
+        embedding: asyncio.Task[np.ndarray] | None = None,
     ) -> tuple[list[Hit], float]:
+        """Hits above the threshold (or matching the words), best first, and the time taken.
+        `embedding` is the query's, from `embed_soon`, when the caller started it early."""
         started = time.perf_counter()
+        embedding = embedding or self.embed_soon(query)
         dims = ws["embedding_dims"]
-        if dims is None:  # nothing indexed yet
+        if dims is None or dims != self.embedder.dims:  # nothing indexed yet, or not comparable
+            embedding.cancel()
             return [], (time.perf_counter() - started) * 1000
-        if dims != self.embedder.dims:
-            return [], (time.perf_counter() - started) * 1000
-        hits = await self._hybrid(ws["id"], int(dims), query, top_k)
+        hits = await self._hybrid(ws["id"], int(dims), query, top_k, embedding)
         floor = self.threshold if threshold is None else threshold
         kept = [h for h in hits if h.score >= floor or h.lexical][:top_k]
         elapsed = time.perf_counter() - started
         telemetry.seconds(names.RAG_SEARCH_TIME, elapsed)
         return kept, elapsed * 1000
 
-    async def _hybrid(self, workspace_id: str, dims: int, query: str, top_k: int) -> list[Hit]:
+    async def _hybrid(
+        self,
+        workspace_id: str,
+        dims: int,
+        query: str,
+        top_k: int,
+        embedding: asyncio.Task[np.ndarray],
+    ) -> list[Hit]:
         """Full-text ranking starts at once; the query's embedding, then the HNSW ranking, run
         meanwhile (each query one round trip on its own pooled connection, returning whole
         rows); the two are fused by reciprocal rank fusion."""
         params: dict[str, Any] = {"ws": workspace_id, "text": query, "n": max(20, top_k * 4)}
         words = asyncio.ensure_future(self._rows(LEXICAL_SQL, params))
         try:
-            params["q"] = (await self.embedder.embed([query]))[0]
+            params["q"] = await embedding
             semantic = await self._rows(_semantic_sql(dims), params)
             lexical = await words
         finally:
@@ -187,3 +211,8 @@ class Searcher:
             chosen.append(hit)
             used += hit.tokens
         return chosen
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
@@ -138,10 +139,15 @@ async def search(
     workspace_id: FromPath[str],
     data: Annotated[SearchRequest, Body()],
 ) -> dict[str, Any]:
+    searcher = state.rag.searcher
+    embedding = searcher.embed_soon(data.query)  # while we check the workspace is the caller's
     async with state.db.connection() as conn:
         ws = await workspaces.owned(conn, identity, workspace_id)
-    hits, took = await state.rag.searcher.search(ws, data.query, data.topK, data.threshold)
-    await state.sessions.touch(workspace_id)
+    touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
+    try:
+        hits, took = await searcher.search(ws, data.query, data.topK, data.threshold, embedding)
+    finally:
+        await touched
     return {"results": [h.public() for h in hits], "tookMs": round(took, 2)}
 
 

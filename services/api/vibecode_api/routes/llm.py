@@ -264,19 +264,23 @@ async def _retrieve(
     A workspace that is not the caller's is a 404; a failing search only loses the context."""
     if not workspace_id:
         return [], True
-    async with state.db.connection() as conn:
-        ws = await workspaces.owned(conn, identity, workspace_id)
     question = next(
         (str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), ""
-    )
-    if not question.strip():
+    )[:2000]
+    searcher = state.rag.searcher
+    embedding = searcher.embed_soon(question) if question.strip() else None
+    async with state.db.connection() as conn:
+        ws = await workspaces.owned(conn, identity, workspace_id)
+    if embedding is None:
         return [], True
+    touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
     try:
-        hits, _ = await state.rag.searcher.search(ws, question[:2000], top_k=8)
+        hits, _ = await searcher.search(ws, question, top_k=8, embedding=embedding)
     except Exception as err:
         log.warning("chat_retrieval_failed", workspace=workspace_id, error=type(err).__name__)
         return [], False
-    await state.sessions.touch(workspace_id)
+    finally:
+        await touched
     return state.rag.searcher.within_budget(hits, state.rag.context_tokens), True
 
 
