@@ -155,10 +155,11 @@ def run(quick: bool = False) -> Area:
         )
     )
     area.notes.append(
-        "Overhead is what the API reports per request: time from its first byte "
-        "in (request middleware) to the handler's answer, minus the upstream "
-        "attempt's own time; it includes identity, the hourly-limit upsert and "
-        "JSON handling. The fake provider runs as its own process with 20 ms of "
-        "latency; load comes from httpx in the benchmark process."
+        "Overhead is what the API reports per request (X-Vibe-Overhead-Ms, LiteLLM's "
+        "definition): time from the first middleware to the handler's answer, minus the "
+        "upstream call (the HTTP client's request, encoding and decoding included); it "
+        "includes identity, routing, body parsing and the start of the hourly-limit count, "
+        "whose round trip overlaps the upstream call. The fake provider runs as its own "
+        "process with 20 ms of latency; load comes from httpx in the benchmark process."
     )
     return area
