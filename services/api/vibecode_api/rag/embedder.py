@@ -82,8 +82,9 @@ class LocalEmbedder:
 
         # One thread per run, runs side by side (`_pool`): a lone query on one core is not held
         # up by a sibling thread waiting for a core PostgreSQL is using (embedding p95 inside a
-        # search at 100k chunks 24 → 16 ms), and batches still keep every core busy (9.5k
-        # tokens/s on 2 cores, where 2 threads inside each run gave 8.2k).
+        # search at 100k chunks 24 → 16 ms), and batches still keep every core busy (9.1-9.5k
+        # tokens/s on 2 cores, where 2 threads inside each run gave 8.2k; a 20-text upload
+        # 301 ms either way, once it is split into equal shares).
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -95,7 +96,8 @@ class LocalEmbedder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._pool = ThreadPoolExecutor(threads or min(4, os.cpu_count() or 1), "embed")
+        self._cores = threads or min(4, os.cpu_count() or 1)
+        self._pool = ThreadPoolExecutor(self._cores, "embed")
         self._queue: list[_Pending] = []
         self._busy = False
 
@@ -115,6 +117,10 @@ class LocalEmbedder:
                 end += 1
             batches.append(order[start:end])
             start = end
+        if len(texts) > 1 and len(batches) <= self._cores:
+            # A small upload: an equal share per core (interleaved from the length order, so
+            # each share pads alike), not a big batch beside a small one.
+            batches = [order[i :: self._cores] for i in range(min(self._cores, len(texts)))]
         out: list[Any] = [None] * len(texts)
 
         def run(batch: list[int]) -> None:
