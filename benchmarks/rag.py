@@ -245,7 +245,7 @@ def run(quick: bool = False) -> Area:
     area.raw["embed_tokens_per_s"] = tps
     area.rows.append(
         Row(
-            "local embedding (MiniLM int8, onnxruntime, 2 threads)",
+            "local embedding (MiniLM int8, onnxruntime, 2 cores: one thread per run, runs side by side)",
             round(tps),
             "tokens/s",
             ">= 8,000",
