@@ -1,8 +1,9 @@
 """The audit log and the dry-run switch: one writer that every write endpoint uses.
 
 A write handler declares itself with `opt={"audit": "<action>"}`. The gate then refuses it
-(`refuse_in_dry_run`) while `VIBE_DRY_RUN` is on (error `dry_run`, the attempt recorded), and handlers call
-`Audit.record` inside their own transaction, so an audited write and its audit row land together.
+(`refuse_in_dry_run`) while `VIBE_DRY_RUN` is on (error `dry_run`, the attempt recorded), and
+handlers call `Audit.record` inside their own transaction, so an audited write and its audit row
+land together.
 `VIBE_AUDIT=false` turns recording off.
 """
 

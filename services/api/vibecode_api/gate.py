@@ -5,13 +5,12 @@ Health, monitoring and Prometheus are outside the gate: they need no identity an
 The web console's pages (`/`, `/console/*`) need an identity but do not count; static assets
 need neither.
 The hourly limit is a fixed window kept in PostgreSQL with one atomic upsert that refuses to count
-past the limit, so it holds across any number of API processes sharing the database; the upsert
-runs while the request is parsed (`Admission`).
+past the limit, so it holds across any number of API processes sharing the database; relays
+wait for it alongside their upstream call (`Admission`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import psycopg
 from vibecode_platform import telemetry as names
 
-from . import telemetry
+from . import tasks, telemetry
 from .audit import refuse_in_dry_run
 from .errors import ApiError, DatabaseUnavailable, send_error
 from .identity import Identity, IdentityResolver
@@ -75,7 +74,6 @@ class Admission:
     """
 
     __slots__ = (
-        "_count",
         "_done",
         "begin",
         "headers",
@@ -91,7 +89,6 @@ class Admission:
         self.limit = identity.tier.max_api_calls_per_hour
         self.begin, self.reset = window_of(now)
         self.headers: list[tuple[bytes, bytes]] = []
-        self._count: asyncio.Task[int | None] | None = None
         self._done: ApiError | bool = False
 
     @property
@@ -99,12 +96,6 @@ class Admission:
         """Whether this process last saw the user with calls to spare in this window."""
         seen = self.scope["app"].state.calls_left.get(self.identity.user)
         return seen is not None and seen[0] == self.begin and seen[1] >= OVERLAP_MIN_REMAINING
-
-    def start(self) -> None:
-        """Send the count now (a task, so it queues behind work already started)."""
-        if self._count is None:
-            self._count = asyncio.ensure_future(self._upsert(self.scope["app"].state.db))
-            self._count.add_done_callback(_retrieved)
 
     async def _upsert(self, db: Any) -> int | None:
         try:
@@ -136,9 +127,8 @@ class Admission:
         self._done = True
 
     async def _judge(self) -> None:
-        self.start()
-        assert self._count is not None
-        count = await self._count
+        # A task, so it queues behind a relay's upstream call, which was started first.
+        count = await tasks.started(self._upsert(self.scope["app"].state.db))
         limit, reset = self.limit, self.reset
         reset_in = max(1, math.ceil(reset.timestamp() - self.now))
         used = limit if count is None else count
@@ -171,12 +161,6 @@ class Admission:
                 resetAt=reset.isoformat(),
             )
         await refuse_in_dry_run(self.scope)
-
-
-def _retrieved(task: asyncio.Future[Any]) -> None:
-    """A count nobody waited for (the client went away) must not log "never retrieved"."""
-    if not task.cancelled():
-        task.exception()
 
 
 class GateMiddleware:

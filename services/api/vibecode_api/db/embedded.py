@@ -89,15 +89,13 @@ class EmbeddedPostgres:
         with psycopg.connect(self.url, autocommit=True) as conn:
             pending = False
             for name, value in SERVER_SETTINGS.items():
-                current = conn.execute(
-                    "SELECT setting, unit, pending_restart FROM pg_settings WHERE name = %s",
-                    (name,),
+                row = conn.execute(
+                    "SELECT pg_size_bytes(current_setting(name)) <> pg_size_bytes(%s)"
+                    " OR pending_restart FROM pg_settings WHERE name = %s",
+                    (value, name),
                 ).fetchone()
-                wanted = conn.execute("SELECT pg_size_bytes(%s)", (value,)).fetchone()
-                assert current is not None
-                assert wanted is not None
-                size = int(current[0]) * (8192 if current[1] == "8kB" else 1)
-                if size != wanted[0] or current[2]:
+                assert row is not None
+                if row[0]:
                     conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
                     pending = True
             return pending

@@ -2,7 +2,8 @@
 
 The query is embedded; an HNSW top-k restricted to the workspace (iterative index scans on, so a
 selective filter never starves the result) and PostgreSQL full-text ranking (over a bounded
-candidate set) run concurrently and are fused by reciprocal rank fusion; results under the similarity threshold are dropped unless the words
+candidate set) run concurrently and are fused by reciprocal rank fusion; results under the
+similarity threshold are dropped unless the words
 themselves matched. `score` is the cosine similarity.
 
 Threshold defaults: 0.25 for the local MiniLM, 0.7 (the seeds' number) for provider embeddings.
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 from vibecode_platform import telemetry as names
 
-from .. import telemetry
+from .. import tasks, telemetry
 from .embedder import Embedder, Tokens
 from .store import with_vectors
 
@@ -109,9 +110,7 @@ class Searcher:
     def embed_soon(self, query: str) -> asyncio.Task[np.ndarray]:
         """Start embedding the query now, e.g. while the caller checks the workspace is theirs
         (only the query's own text is used until then)."""
-        task = asyncio.ensure_future(self._embed(query))
-        task.add_done_callback(_retrieved)  # a 404 leaves it unawaited
-        return task
+        return tasks.started(self._embed(query))  # a 404 leaves it unawaited
 
     async def _embed(self, query: str) -> np.ndarray:
         return (await self.embedder.embed([query]))[0]
@@ -211,8 +210,3 @@ class Searcher:
             chosen.append(hit)
             used += hit.tokens
         return chosen
-
-
-def _retrieved(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
