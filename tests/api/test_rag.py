@@ -274,6 +274,36 @@ def test_chat_still_answers_when_retrieval_fails(make_client: Any) -> None:
     assert "could not be searched" in body["message"]["content"]
 
 
+def test_words_in_most_chunks_are_left_out_of_the_full_text_match(make_client: Any) -> None:
+    """A word found in more chunks than VIBE_SEARCH_COMMON_WORD_ROWS (by PostgreSQL's statistics)
+    selects nothing: full-text search matches on the query's other words instead of requiring it
+    (and never reads its long posting list)."""
+    import psycopg
+
+    never = make_client(search_common_word_rows=0)
+    ws = workspace(never)
+    for i in range(25):
+        text = f"Widget inventory entry {i}: the widget goes out in batch {i}."
+        assert upload(never, ws, f"notes/n{i}.md", text).status_code == 201
+    assert upload(never, ws, "notes/special.md", "Frobnicate the gizmo.").status_code == 201
+    with psycopg.connect(never.app.state.db.url, autocommit=True) as conn:
+        conn.execute("ANALYZE chunks")  # what autovacuum does after enough writes
+    pruning = make_client(search_common_word_rows=20)
+
+    def lexical_paths(client: Any, query: str) -> list[str]:
+        # at this threshold only full-text matches survive (MiniLM never scores them so high)
+        body = {"query": query, "topK": 50, "threshold": 0.99}
+        r = client.post(f"/api/workspaces/{ws}/search", json=body, headers=ALICE)
+        assert r.status_code == 200, r.text
+        return [hit["path"] for hit in r.json()["results"]]
+
+    assert lexical_paths(never, "widget frobnicate") == []  # no chunk has both words
+    assert lexical_paths(pruning, "widget frobnicate") == ["notes/special.md"]
+    assert len(lexical_paths(never, "widget")) == 25
+    assert lexical_paths(pruning, "widget") == []  # only a common word: no full-text side
+    assert lexical_paths(pruning, "batch 7") == ["notes/n7.md"]  # rare words still select
+
+
 def test_deleting_a_file_or_workspace_deletes_its_chunks(corpus: tuple[Any, str]) -> None:
     import psycopg
 

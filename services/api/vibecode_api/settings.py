@@ -193,6 +193,12 @@ class Settings(BaseSettings):
         description="minimum cosine similarity of a search result, 0-1 (unset: 0.25 for the "
         "local embedder, 0.7 for provider embeddings)",
     )
+    search_common_word_rows: int = Field(
+        10_000,
+        ge=0,
+        description="full-text search leaves out query words found in more chunks than this "
+        "(PostgreSQL's statistics; they select nothing and cost the most); 0: never",
+    )
     context_tokens: int = Field(
         3000, ge=100, le=100_000, description="token budget of retrieved context in chat"
     )

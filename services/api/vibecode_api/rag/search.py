@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import psycopg
 from vibecode_platform import telemetry as names
 
 from .. import tasks, telemetry
@@ -38,6 +39,24 @@ LEXICAL_CANDIDATES = 500
 read back), and a query of common words matches most of a large workspace: 70,000 of 100,000
 chunks took 0.35-1.4 s to rank, where 500 take ~7 ms. A query that unselective carries little
 lexical signal; the semantic side still ranks the whole workspace."""
+COMMON_WORD_ROWS = 10_000
+"""Default of `VIBE_SEARCH_COMMON_WORD_ROWS`. A query word found in more chunks than this (in the
+whole table: the GIN index is shared) is left out of the full-text match, as Elasticsearch's
+`cutoff_frequency` did: it selects almost nothing, and its posting list is what full-text search
+pays for (~3 ms per 10,000 chunks here; four such words in one query took 50 ms on the 100k
+bench corpus). The word still counts on the semantic side; a query made only of such words has
+no full-text side."""
+COMMON_REFRESH_SECONDS = 30.0
+"""How long one reading of the common words is reused (one ~1 ms query): they are PostgreSQL's
+own statistics (`pg_stats.most_common_elems` of `chunks.tsv`), renewed by autovacuum's ANALYZE
+after a table grows by a tenth."""
+COMMON_SQL = (
+    "SELECT e.lexeme FROM pg_stats s, pg_class t,"
+    " unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)"
+    " WHERE s.schemaname = current_schema() AND s.tablename = 'chunks' AND s.attname = 'tsv'"
+    " AND t.oid = 'chunks'::regclass AND e.freq * t.reltuples > %(rows)s"
+    r" AND strpos(e.lexeme, '''') = 0 AND strpos(e.lexeme, '\') = 0"  # quoted below
+)
 LOCAL_THRESHOLD = 0.25
 PROVIDER_THRESHOLD = 0.7
 
@@ -59,16 +78,31 @@ def _semantic_sql(dims: int) -> str:
     )
 
 
-LEXICAL_SQL = (
-    "WITH q AS (SELECT websearch_to_tsquery('english', %(text)s) AS q),"
-    " m AS (SELECT c.id, c.tsv FROM chunks c, q WHERE c.workspace_id = %(ws)s"
-    f" AND c.tsv @@ q.q LIMIT {LEXICAL_CANDIDATES}),"
-    " r AS (SELECT m.id, ts_rank_cd(m.tsv, q.q) AS rank FROM m, q ORDER BY rank DESC LIMIT %(n)s)"
-    " SELECT c.id, c.file_id, f.path, c.start_line, c.end_line, c.text, c.tokens"
-    " FROM r JOIN chunks c ON c.id = r.id JOIN files f ON f.id = c.file_id ORDER BY r.rank DESC"
+_WORDS = "websearch_to_tsquery('english', %(text)s)"
+_WORDS_BUT_COMMON = (  # every listed lexeme is rewritten to nothing
+    f"ts_rewrite({_WORDS}, format('SELECT quote_literal(t)::tsquery, ''''::tsquery"
+    " FROM unnest(%%L::text[]) t', %(common)s::text[]))"
 )
-"""The best full-text matches among at most LEXICAL_CANDIDATES, as whole rows (no score: it
-needs the query's vector, which is still being computed when this starts)."""
+
+
+def _lexical_sql(words: str) -> str:
+    """The best full-text matches among at most LEXICAL_CANDIDATES, as whole rows (no score: it
+    needs the query's vector, which is still being computed when this starts)."""
+    return (
+        f"WITH q AS (SELECT {words} AS q),"
+        " m AS (SELECT c.id, c.tsv FROM chunks c, q WHERE c.workspace_id = %(ws)s"
+        f" AND c.tsv @@ q.q LIMIT {LEXICAL_CANDIDATES}),"
+        " r AS (SELECT m.id, ts_rank_cd(m.tsv, q.q) AS rank FROM m, q"
+        " ORDER BY rank DESC LIMIT %(n)s)"
+        " SELECT c.id, c.file_id, f.path, c.start_line, c.end_line, c.text, c.tokens"
+        " FROM r JOIN chunks c ON c.id = r.id JOIN files f ON f.id = c.file_id"
+        " ORDER BY r.rank DESC"
+    )
+
+
+LEXICAL_SQL = _lexical_sql(_WORDS)
+LEXICAL_BUT_COMMON_SQL = _lexical_sql(_WORDS_BUT_COMMON)
+"""The same with the common words (`common`, COMMON_WORD_ROWS) left out of the match."""
 
 
 @dataclass
@@ -96,7 +130,12 @@ class Hit:
 
 class Searcher:
     def __init__(
-        self, db: Any, embedder: Embedder, tokens: Tokens, threshold: float | None
+        self,
+        db: Any,
+        embedder: Embedder,
+        tokens: Tokens,
+        threshold: float | None,
+        common_word_rows: int = COMMON_WORD_ROWS,
     ) -> None:
         self.db = db
         self.embedder = embedder
@@ -106,6 +145,9 @@ class Searcher:
             if threshold is not None
             else (LOCAL_THRESHOLD if embedder.dims == 384 else PROVIDER_THRESHOLD)
         )
+        self.common_word_rows = common_word_rows
+        self._common: asyncio.Task[list[str]] | None = None
+        self._common_since = 0.0
 
     def embed_soon(self, query: str) -> asyncio.Task[np.ndarray]:
         """Start embedding the query now, e.g. while the caller checks the workspace is theirs
@@ -150,7 +192,7 @@ class Searcher:
         meanwhile (each query one round trip on its own pooled connection, returning whole
         rows); the two are fused by reciprocal rank fusion."""
         params: dict[str, Any] = {"ws": workspace_id, "text": query, "n": max(20, top_k * 4)}
-        words = asyncio.ensure_future(self._rows(LEXICAL_SQL, params))
+        words = asyncio.ensure_future(self._lexical(params))
         try:
             params["q"] = await embedding
             semantic = await self._rows(_semantic_sql(dims), params)
@@ -184,6 +226,32 @@ class Searcher:
         ]
         hits.sort(key=lambda h: fused[h.chunk_id], reverse=True)
         return hits
+
+    async def _lexical(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        common = await self._common_words()
+        if not common:
+            return await self._rows(LEXICAL_SQL, params)
+        return await self._rows(LEXICAL_BUT_COMMON_SQL, {**params, "common": common})
+
+    async def _common_words(self) -> list[str]:
+        """The lexemes too common to select on, read again every COMMON_REFRESH_SECONDS; none
+        before the table's first ANALYZE or when they cannot be read (keeping them only costs
+        time)."""
+        if self.common_word_rows <= 0:
+            return []
+        now = time.monotonic()
+        if self._common is None or now - self._common_since > COMMON_REFRESH_SECONDS:
+            self._common_since = now
+            self._common = tasks.started(self._read_common_words())
+        try:
+            return await asyncio.shield(self._common)
+        except psycopg.Error:
+            self._common = None  # read again by the next search
+            return []
+
+    async def _read_common_words(self) -> list[str]:
+        rows = await self._rows(COMMON_SQL, {"rows": self.common_word_rows})
+        return [r["lexeme"] for r in rows]
 
     async def _scores(self, dims: int, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
         """Cosine similarity of the full-text-only hits (0 for chunks without a vector)."""

@@ -61,7 +61,13 @@ class Rag:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self._db, self.embedder, self.tokens, self._settings.search_threshold)
+        return Searcher(
+            self._db,
+            self.embedder,
+            self.tokens,
+            self._settings.search_threshold,
+            self._settings.search_common_word_rows,
+        )
 
     async def aclose(self) -> None:
         if isinstance(self.embedder, RemoteEmbedder):
