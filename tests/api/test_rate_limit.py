@@ -134,3 +134,51 @@ def test_an_offline_answer_waits_for_the_verdict_too(client: Any) -> None:
     _use_up(client, 100)
     r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
     assert (r.status_code, r.json()["error"]) == (429, "rate_limited")
+
+
+def _searching(make_client: Any, url: str) -> tuple[Any, str]:
+    """A client whose search embeds its query through the (fake) provider, so every embedding
+    is a request the fake counts; and a workspace with one file in it (2 calls used)."""
+    client = make_client(
+        embeddings="provider", megallm_api_key="k", megallm_base_url=url, max_retries=0
+    )
+    client.app.state.clock = lambda: T0
+    ws = client.post("/api/workspaces", json={"name": "w"}, headers=ALICE).json()["id"]
+    files = {"file": ("a.md", b"the backup runs nightly at two")}
+    r = client.post(f"/api/workspaces/{ws}/files", files=files, headers=ALICE)
+    assert r.status_code == 201, r.text
+    return client, ws
+
+
+def _search(client: Any, ws: str) -> Any:
+    body = {"query": "when does the backup run?"}
+    return client.post(f"/api/workspaces/{ws}/search", json=body, headers=ALICE)
+
+
+def test_a_search_by_a_user_out_of_calls_embeds_nothing(make_client: Any, fake: Any) -> None:
+    """Search embeds its query alongside the verdict only when the user had calls to spare."""
+    client, ws = _searching(make_client, fake.url)
+    ok = _search(client, ws)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["results"]
+    _use_up(client, 97)
+    sent = fake.fake.requests
+    refused = _search(client, ws)
+    assert (refused.status_code, refused.json()["error"]) == (429, "rate_limited")
+    assert fake.fake.requests == sent
+
+
+def test_a_search_betting_on_an_outdated_count_is_refused(make_client: Any, fake: Any) -> None:
+    """Another process used up the user's calls: the search's overlapped embedding is discarded
+    and the answer is the 429, never results."""
+    a, ws = _searching(make_client, fake.url)
+    b = make_client()
+    b.app.state.clock = lambda: T0
+    _use_up(b, 98)
+    sent = fake.fake.requests
+    refused = _search(a, ws)
+    assert (refused.status_code, refused.json()["error"]) == (429, "rate_limited")
+    bet = fake.fake.requests
+    assert bet - sent <= 1  # the bet's embedding (if it went out before the verdict), discarded
+    assert _search(a, ws).status_code == 429
+    assert fake.fake.requests == bet  # it has learnt: no more bets this window

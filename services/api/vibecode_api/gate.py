@@ -5,15 +5,17 @@ Health, monitoring and Prometheus are outside the gate: they need no identity an
 The web console's pages (`/`, `/console/*`) need an identity but do not count; static assets
 need neither.
 The hourly limit is a fixed window kept in PostgreSQL with one atomic upsert that refuses to count
-past the limit, so it holds across any number of API processes sharing the database; relays
-wait for it alongside their upstream call (`Admission`).
+past the limit, so it holds across any number of API processes sharing the database; handlers
+whose slow first step reads or relays only wait for it alongside that step (`Admission`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import psycopg
 from vibecode_platform import telemetry as names
@@ -29,8 +31,12 @@ _CONSOLE_PREFIX = "/console/"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 WINDOW_SECONDS = 3600
 
+OVERLAP = {"overlaps_verdict": True}
+"""A handler's `opt` when it waits for the verdict itself, alongside its first step
+(`alongside_verdict`)."""
 OVERLAP_MIN_REMAINING = 2
-"""Calls the user must have had left, when this process last counted one, for a relay to bet."""
+"""Calls the user must have had left, when this process last counted one, for a bet."""
+T = TypeVar("T")
 LAST_SEEN_MAX = 100_000
 """Users whose last count a process remembers (`state.calls_left`); past it, it starts afresh."""
 
@@ -63,14 +69,15 @@ class Admission:
     """One API call's verdict under its user's hourly limit: one atomic upsert, so the limit is
     exact across any number of API processes, and no response starts before it is known.
 
-    Most handlers get the verdict before they run: the gate waits for it. Handlers that only
-    relay to an upstream provider (`opt={"overlaps_upstream": True}`) may overlap the two: they
-    open the upstream request first and then wait for the verdict, cancelling the upstream call
-    if it is a refusal. The count's round trip then hides in the provider's time instead of
-    adding to ours — 0.15 ms back to back, but ~0.7 ms on a connection idle between calls,
-    most of the gateway's 1 ms overhead budget (docs/benchmarks.md). They only bet when this
-    process last saw the user well inside the limit, so a user who is out of calls does not
-    make us call a provider: a refused bet costs one cancelled upstream request, never a 2xx.
+    Most handlers get the verdict before they run: the gate waits for it. Handlers whose slow
+    first step changes nothing — an upstream provider call, a search's query embedding —
+    overlap the two (`opt=OVERLAP`, `alongside_verdict`): the step starts first, the verdict is
+    awaited beside it, and a refusal cancels it. The count's round trip then hides in that
+    step's time instead of adding to ours — 0.15 ms back to back, but ~0.7 ms on a connection
+    idle between calls, most of the gateway's 1 ms overhead budget (docs/benchmarks.md). They
+    only bet when this process last saw the user well inside the limit, so a user who is out
+    of calls does not make us call a provider or the embedder: a refused bet costs one
+    cancelled step, never a 2xx.
     """
 
     __slots__ = (
@@ -183,8 +190,8 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         admission = Admission(scope, identity, state.clock())
-        if scope["route_handler"].opt.get("overlaps_upstream"):
-            scope["state"]["admission"] = admission  # the relay waits for it (see Admission)
+        if scope["route_handler"].opt.get("overlaps_verdict"):
+            scope["state"]["admission"] = admission  # the handler waits for it (see Admission)
         else:
             await admission.verdict()
 
@@ -194,9 +201,9 @@ class GateMiddleware:
             if refused:  # the rest of an answer that the refusal replaced
                 return
             if message["type"] == "http.response.start":
-                # Decided already, except for a relay's answer that needed no upstream call
-                # (offline, a malformed body): no response starts before the verdict, and a
-                # refusal replaces whatever the handler said.
+                # Decided already, except for an overlapping handler's answer that needed no
+                # slow step (offline, a malformed body): no response starts before the verdict,
+                # and a refusal replaces whatever the handler said.
                 try:
                     await admission.verdict()
                 except ApiError as refusal:
@@ -207,3 +214,27 @@ class GateMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_after_verdict)
+
+
+async def alongside_verdict(
+    scope: Mapping[str, Any],
+    step: Callable[[], Awaitable[T]],
+    discard: Callable[[T], Awaitable[None]] | None = None,
+) -> T:
+    """`step` (which must change nothing) and the caller's hourly-limit verdict side by side, for
+    a handler with `opt=OVERLAP`: the step starts first; a refusal cancels it, or `discard`s
+    what it already produced (an opened stream), and is raised."""
+    admission: Admission = scope["state"]["admission"]
+    if not admission.likely_allowed:
+        await admission.verdict()
+        return await step()
+    started = asyncio.ensure_future(step())
+    try:
+        await admission.verdict()
+    except BaseException:
+        started.cancel()
+        done = (await asyncio.gather(started, return_exceptions=True))[0]
+        if discard is not None and not isinstance(done, BaseException):
+            await discard(done)
+        raise
+    return await started

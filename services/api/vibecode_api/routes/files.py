@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import workspaces
 from ..errors import ApiError
+from ..gate import OVERLAP, alongside_verdict
 from ..identity import Identity
+from ..rag.search import Hit
 from ..rag.store import Upload
 
 Req = Request[Any, Any, Any]
@@ -130,24 +132,32 @@ async def delete_file(
 @post(
     "/api/workspaces/{workspace_id:str}/search",
     status_code=200,
+    opt=OVERLAP,
     tags=["search"],
     summary="Hybrid (vector + full-text) search in the workspace's files",
 )
 async def search(
+    request: Req,
     state: State,
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
     data: Annotated[SearchRequest, Body()],
 ) -> dict[str, Any]:
     searcher = state.rag.searcher
-    embedding = searcher.embed_soon(data.query)  # while we check the workspace is the caller's
-    async with state.db.connection() as conn:
-        ws = await workspaces.owned(conn, identity, workspace_id)
-    touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
-    try:
-        hits, took = await searcher.search(ws, data.query, data.topK, data.threshold, embedding)
-    finally:
-        await touched
+
+    async def find() -> tuple[list[Hit], float]:
+        """Reads only (and the workspace's activity time, which a refused call, the user's
+        traffic all the same, may set too), so it runs alongside the hourly-limit verdict."""
+        embedding = searcher.embed_soon(data.query)  # while we check the workspace is theirs
+        async with state.db.connection() as conn:
+            ws = await workspaces.owned(conn, identity, workspace_id)
+        touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
+        try:
+            return await searcher.search(ws, data.query, data.topK, data.threshold, embedding)
+        finally:
+            await touched
+
+    hits, took = await alongside_verdict(request.scope, find)
     return {"results": [h.public() for h in hits], "tookMs": round(took, 2)}
 
 

@@ -7,8 +7,8 @@ our own code cost (`X-Vibe-Overhead-Ms`, the upstream's time excluded).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import chat, workspaces
 from ..errors import ApiError
-from ..gate import Admission
+from ..gate import OVERLAP, alongside_verdict
 from ..identity import Identity
 from ..logs import get_logger
 from ..providers import Gateway, UpstreamRejected
@@ -30,7 +30,6 @@ log = get_logger(__name__)
 
 Req = Request[Any, Any, Any]
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-T = TypeVar("T")
 
 
 class Message(BaseModel):
@@ -63,23 +62,9 @@ def _headers(request: Req, provider: str, upstream_ms: float) -> dict[str, str]:
     }
 
 
-async def _alongside_verdict(request: Req, call: Callable[[], Awaitable[T]]) -> T:
-    """The upstream call and the caller's hourly-limit verdict side by side (`gate.Admission`):
-    the upstream request goes out first; a refusal cancels it (or closes what it opened)."""
-    admission: Admission = request.scope["state"]["admission"]
-    if not admission.likely_allowed:
-        await admission.verdict()
-        return await call()
-    upstream = asyncio.ensure_future(call())
-    try:
-        await admission.verdict()
-    except BaseException:
-        upstream.cancel()
-        done = (await asyncio.gather(upstream, return_exceptions=True))[0]
-        if isinstance(done, UpstreamStream):
-            await done.close()
-        raise
-    return await upstream
+async def _close_stream(opened: Any) -> None:
+    if isinstance(opened, UpstreamStream):
+        await opened.close()
 
 
 def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
@@ -94,7 +79,7 @@ def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
 @post(
     "/v1/chat/completions",
     status_code=200,
-    opt={"overlaps_upstream": True},
+    opt=OVERLAP,
     tags=["openai"],
     summary="OpenAI-compatible chat completions (stream or not) through the provider chain",
 )
@@ -119,11 +104,13 @@ async def chat_completions(
         return Response(chat.offline_completion(model), headers=headers)
     try:
         if not data.stream:
-            result = await _alongside_verdict(request, lambda: gateway.complete(payload))
+            result = await alongside_verdict(request.scope, lambda: gateway.complete(payload))
             return Response(
                 result.body, headers=_headers(request, result.provider, result.upstream_ms)
             )
-        upstream = await _alongside_verdict(request, lambda: gateway.stream(payload))
+        upstream = await alongside_verdict(
+            request.scope, lambda: gateway.stream(payload), _close_stream
+        )
     except UpstreamRejected as err:
         return _rejected(request, err)
 
@@ -146,7 +133,7 @@ async def chat_completions(
 @post(
     "/v1/embeddings",
     status_code=200,
-    opt={"overlaps_upstream": True},
+    opt=OVERLAP,
     tags=["openai"],
     summary="OpenAI-compatible embeddings through the provider chain",
 )
@@ -167,7 +154,7 @@ async def embeddings(
             attempts=[],
         )
     try:
-        result = await _alongside_verdict(request, lambda: gateway.embeddings(data))
+        result = await alongside_verdict(request.scope, lambda: gateway.embeddings(data))
     except UpstreamRejected as err:
         return _rejected(request, err)
     return Response(result.body, headers=_headers(request, result.provider, result.upstream_ms))
