@@ -36,9 +36,9 @@ OVERLAP = {"overlaps_verdict": True}
 (`alongside_verdict`)."""
 OVERLAP_MIN_REMAINING = 2
 """Calls the user must have had left, when this process last counted one, for a bet."""
-T = TypeVar("T")
 LAST_SEEN_MAX = 100_000
 """Users whose last count a process remembers (`state.calls_left`); past it, it starts afresh."""
+T = TypeVar("T")
 
 _COUNT_CALL = """
 INSERT INTO api_calls (user_id, window_start, count) VALUES (%s, %s, 1)
@@ -221,9 +221,10 @@ async def alongside_verdict(
     step: Callable[[], Awaitable[T]],
     discard: Callable[[T], Awaitable[None]] | None = None,
 ) -> T:
-    """`step` (which must change nothing) and the caller's hourly-limit verdict side by side, for
-    a handler with `opt=OVERLAP`: the step starts first; a refusal cancels it, or `discard`s
-    what it already produced (an opened stream), and is raised."""
+    """`step` and the caller's hourly-limit verdict side by side, for a handler with
+    `opt=OVERLAP`: the step starts first; a refusal cancels it, or `discard`s what it already
+    produced (an opened stream), and is raised. The step must change nothing a refused call may
+    not: it may still have run in part."""
     admission: Admission = scope["state"]["admission"]
     if not admission.likely_allowed:
         await admission.verdict()
