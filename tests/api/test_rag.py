@@ -303,6 +303,31 @@ def test_words_in_most_chunks_are_left_out_of_the_full_text_match(make_client: A
     assert lexical_paths(pruning, "widget") == []  # only a common word: no full-text side
     assert lexical_paths(pruning, "batch 7") == ["notes/n7.md"]  # rare words still select
 
+    async def read_while_away_then_back() -> tuple[list[str], list[str]]:
+        """A reading that failed (the database away: a pool timeout) is not kept: the next
+        search reads the words again."""
+        from vibecode_api.db.pool import Database
+        from vibecode_api.rag.search import Searcher
+
+        away = Database("postgresql://nobody@127.0.0.1:1/none", timeout_ms=200)
+        back = Database(never.app.state.db.url)
+        await away.open()
+        await back.open()
+        try:
+            live = pruning.app.state.rag.searcher
+            searcher = Searcher(away, live.embedder, live.tokens, None, common_word_rows=20)
+            first = await searcher._common_words()
+            searcher.db = back
+            return first, await searcher._common_words()
+        finally:
+            await away.close()
+            await back.close()
+
+    while_away, once_back = asyncio.run(read_while_away_then_back())
+    assert while_away == []
+    assert {"widget", "batch"} <= set(once_back)
+    assert "frobnic" not in once_back
+
 
 def test_deleting_a_file_or_workspace_deletes_its_chunks(corpus: tuple[Any, str]) -> None:
     import psycopg

@@ -23,6 +23,7 @@ import psycopg
 from vibecode_platform import telemetry as names
 
 from .. import tasks, telemetry
+from ..errors import DatabaseUnavailable
 from .embedder import Embedder, Tokens
 from .store import with_vectors
 
@@ -245,8 +246,8 @@ class Searcher:
             self._common = tasks.started(self._read_common_words())
         try:
             return await asyncio.shield(self._common)
-        except psycopg.Error:
-            self._common = None  # read again by the next search
+        except (psycopg.Error, DatabaseUnavailable):  # a pool timeout is the latter
+            self._common = None  # never keep a failed reading: read again by the next search
             return []
 
     async def _read_common_words(self) -> list[str]:

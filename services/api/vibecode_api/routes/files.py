@@ -149,8 +149,12 @@ async def search(
         """Reads only (and the workspace's activity time, which a refused call, the user's
         traffic all the same, may set too), so it runs alongside the hourly-limit verdict."""
         embedding = searcher.embed_soon(data.query)  # while we check the workspace is theirs
-        async with state.db.connection() as conn:
-            ws = await workspaces.owned(conn, identity, workspace_id)
+        try:
+            async with state.db.connection() as conn:
+                ws = await workspaces.owned(conn, identity, workspace_id)
+        except BaseException:  # a 404, or a refusal cancelling this step: not needed after all
+            embedding.cancel()
+            raise
         touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
         try:
             return await searcher.search(ws, data.query, data.topK, data.threshold, embedding)
