@@ -126,26 +126,29 @@ class Server:
         self.log.close()
 
 
-def wrk(
+def wrk_output(
     url: str,
     *,
     seconds: int = 10,
     connections: int = 50,
     threads: int = 1,
     script: Path | None = None,
-) -> dict[str, float]:
-    """Run wrk against a URL (optionally with a Lua request script); requests/s and latency
-    percentiles."""
+    args: tuple[str, ...] = (),
+) -> str:
+    """Run wrk against a URL (optionally with a Lua script and its arguments); its whole output,
+    latency distribution included."""
     exe = shutil.which("wrk")
     if exe is None:
         raise RuntimeError("wrk is not installed (make bench installs it with apt-get as root)")
     extra = ["-s", str(script)] if script else []
-    out = subprocess.run(
-        [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    argv = [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url]
+    if args:
+        argv += ["--", *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def wrk_summary(out: str) -> dict[str, float]:
+    """requests/s, requests, p50/p99 latency (ms) and non-2xx/3xx answers from wrk's output."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = re.search(r"(\d+) requests in", out)
     result = {"rps": rps, "requests": float(total.group(1)) if total else 0.0}
@@ -157,6 +160,21 @@ def wrk(
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["non2xx"] = float(errors.group(1)) if errors else 0.0
     return result
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int = 10,
+    connections: int = 50,
+    threads: int = 1,
+    script: Path | None = None,
+) -> dict[str, float]:
+    """Run wrk against a URL (optionally with a Lua request script); requests/s and latency
+    percentiles."""
+    return wrk_summary(
+        wrk_output(url, seconds=seconds, connections=connections, threads=threads, script=script)
+    )
 
 
 def api_argv() -> list[str]:

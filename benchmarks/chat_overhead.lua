@@ -45,5 +45,4 @@ function done(summary, latency, requests)
       io.write("overhead ", value, "\n")
     end
   end
-  io.write("latency_p50_ms ", latency:percentile(50) / 1000, "\n")
 end

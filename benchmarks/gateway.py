@@ -5,9 +5,7 @@ median <= 1 ms, p99 <= 5 ms; failover <= 5 ms; 0 ms while the primary cools down
 from __future__ import annotations
 
 import asyncio
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from ._harness import ROOT, Area, Row, Server, api_argv, free_port
+from ._harness import ROOT, Area, Row, Server, api_argv, free_port, wrk_output, wrk_summary
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}], "model": "bench"}
 
@@ -85,33 +83,29 @@ async def _load(url: str, total: int, concurrency: int) -> dict[str, list[float]
     return {"latency": latency, "overhead": overhead}
 
 
-def _wrk_load(url: str, seconds: int, concurrency: int) -> dict[str, list[float]]:
+def _wrk_load(url: str, seconds: int, concurrency: int) -> tuple[list[float], dict[str, float]]:
     """Chat requests from `concurrency` connections for `seconds` with wrk (C, a few µs of CPU
     per request, where httpx takes ~1 ms): on 2 shared cores the load generator's own CPU
     would otherwise be taken from the API it measures. Our overhead per answer, and wrk's
-    client latency median."""
-    exe = shutil.which("wrk")
-    if exe is None:
-        raise RuntimeError("wrk is not installed (make bench installs it with apt-get as root)")
-    threads = min(2, concurrency)
-    argv = [exe, f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s"]
-    script = ROOT / "benchmarks" / "chat_overhead.lua"
-    argv += ["-s", str(script), f"{url}/v1/chat/completions", "--", uuid.uuid4().hex[:6]]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    overhead, failures, latency, rps = [], 0, [], 0.0
+    summary (requests/s, client latency)."""
+    out = wrk_output(
+        f"{url}/v1/chat/completions",
+        seconds=seconds,
+        connections=concurrency,
+        threads=min(2, concurrency),
+        script=ROOT / "benchmarks" / "chat_overhead.lua",
+        args=(uuid.uuid4().hex[:6],),
+    )
+    overhead, failures = [], 0
     for line in out.splitlines():
         key, _, value = line.partition(" ")
         if key == "overhead":
             overhead.append(float(value))
         elif key == "failures":
             failures += int(float(value))
-        elif key == "latency_p50_ms":
-            latency.append(float(value))
-        elif key == "Requests/sec:":
-            rps = float(value)
     if failures or not overhead:
         raise RuntimeError(f"{failures} chat requests failed under wrk: {out[-500:]}")
-    return {"overhead": overhead, "latency": latency, "rps": [rps]}
+    return overhead, wrk_summary(out)
 
 
 def run(quick: bool = False) -> Area:
@@ -125,8 +119,7 @@ def run(quick: bool = False) -> Area:
             api.wait_ready()
             asyncio.run(_load(api.url, 100, 4))  # warm up pools and prepared statements
             for concurrency in (1, 8, 64):  # 8: where this box's one worker still keeps up
-                result = _wrk_load(api.url, 3 if quick else 10, concurrency)
-                o = result["overhead"]
+                o, summary = _wrk_load(api.url, 3 if quick else 10, concurrency)
                 area.raw[f"overhead_c{concurrency}"] = o
                 med, p99 = statistics.median(o), _pct(o, 0.99)
                 area.rows.append(
@@ -137,8 +130,8 @@ def run(quick: bool = False) -> Area:
                         "" if concurrency == 8 else "median <= 1, p99 <= 5",
                         None if concurrency == 8 else med <= 1 and p99 <= 5,
                         f"{len(o)} requests (wrk, {concurrency} connections, "
-                        f"{result['rps'][0]:.0f} requests/s); upstream 20 ms;"
-                        f" client latency median {result['latency'][0]:.1f} ms",
+                        f"{summary['rps']:.0f} requests/s); upstream 20 ms;"
+                        f" client latency median {summary['p50_ms']:.1f} ms",
                     )
                 )
             baseline = statistics.median(asyncio.run(_load(api.url, 200, 1))["latency"])
