@@ -459,3 +459,27 @@ def test_mixing_embedding_models_in_a_workspace_is_refused(
         assert "all-MiniLM-L6-v2-int8 (384 dims)" in r.json()["detail"]
     finally:
         fake.stop()
+
+
+def test_a_hit_only_the_words_found_has_its_cosine_score(make_client: Any) -> None:
+    """Full-text-only hits are scored by a query of their own (`_scores`): with the same number
+    the semantic side gives, since the threshold and the citations' order depend on it."""
+    import psycopg
+
+    client = make_client()
+    ws = workspace(client)
+    assert upload(client, ws, "notes/gizmo.md", "Frobnicate the gizmo weekly.").status_code == 201
+
+    def gizmo_score() -> float:
+        body = {"query": "frobnicate gizmo", "threshold": 0.99}  # only full-text hits stay
+        r = client.post(f"/api/workspaces/{ws}/search", json=body, headers=ALICE)
+        (hit,) = r.json()["results"]
+        assert hit["path"] == "notes/gizmo.md"
+        return float(hit["score"])
+
+    nearest = gizmo_score()  # found by both sides: the semantic query's score
+    assert nearest > 0.5
+    with psycopg.connect(client.app.state.db.url, autocommit=True) as conn:
+        # out of the semantic side's reach (it searches one dimension), words and vector kept
+        conn.execute("UPDATE chunks SET dims = 0 WHERE workspace_id = %s", (ws,))
+    assert gizmo_score() == pytest.approx(nearest, abs=1e-4)  # found by its words only
