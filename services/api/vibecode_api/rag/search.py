@@ -35,11 +35,15 @@ SESSION_OPTIONS = f"-c hnsw.ef_search={EF_SEARCH} -c hnsw.iterative_scan=relaxed
 """Every pooled session searches this way (libpq `options`): no SET round trips per search.
 Iterative scans keep a selective workspace filter from starving the result; with them a LIMIT
 above ef_search is still filled."""
-LEXICAL_CANDIDATES = 500
-"""Full-text matches ranked per search, at most. Ranking is per matching row (the tsvector is
-read back), and a query of common words matches most of a large workspace: 70,000 of 100,000
-chunks took 0.35-1.4 s to rank, where 500 take ~7 ms. A query that unselective carries little
-lexical signal; the semantic side still ranks the whole workspace."""
+LEXICAL_CANDIDATES = 200
+"""Full-text matches ranked per search, at most. Ranking is per matching row (its tsvector is
+read back from the heap, about one page per row), and a query of common words matches most of a
+large workspace: 70,000 of 100,000 chunks took 0.35-1.4 s to rank. 500 kept the full-text query
+at p95 ~8 ms on the 100k bench corpus, 200 at ~3-4.6 ms, and search end to end at p95 25.8 vs
+23.1 ms (three alternating runs of 300 queries each): the full-text side runs beside the query's
+embedding on 2 cores, so its tail is the search's. A query whose words match more than 200 chunks
+of one workspace carries little lexical signal; the semantic side still ranks the whole
+workspace."""
 COMMON_WORD_ROWS = 10_000
 """Default of `VIBE_SEARCH_COMMON_WORD_ROWS`. A query word found in more chunks than this (in the
 whole table: the GIN index is shared) is left out of the full-text match, as Elasticsearch's
