@@ -483,3 +483,25 @@ def test_a_hit_only_the_words_found_has_its_cosine_score(make_client: Any) -> No
         # out of the semantic side's reach (it searches one dimension), words and vector kept
         conn.execute("UPDATE chunks SET dims = 0 WHERE workspace_id = %s", (ws,))
     assert gizmo_score() == pytest.approx(nearest, abs=1e-4)  # found by its words only
+
+
+def test_the_semantic_query_walks_the_hnsw_index(corpus: tuple[Any, str]) -> None:
+    """The query's ORDER BY must be the indexed expression (migration 0005's half-precision
+    cast), or every search silently becomes an exact scan of the workspace."""
+    import numpy as np
+    import psycopg
+    from pgvector.psycopg import register_vector
+    from vibecode_api.rag.search import SESSION_OPTIONS, _semantic_sql
+
+    client, ws = corpus
+    query = np.full(384, 1 / np.sqrt(384), dtype=np.float32)
+    with psycopg.connect(client.app.state.db.url, options=SESSION_OPTIONS) as conn:
+        register_vector(conn)
+        conn.execute("SET enable_seqscan = off")  # a 30-file table is cheaper to scan
+        plan = "\n".join(
+            row[0]
+            for row in conn.execute(
+                "EXPLAIN " + _semantic_sql(384), {"ws": ws, "q": query, "n": 20}
+            )
+        )
+    assert "Index Scan using chunks_hnsw_384" in plan, plan

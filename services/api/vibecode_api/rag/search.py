@@ -66,10 +66,15 @@ LOCAL_THRESHOLD = 0.25
 PROVIDER_THRESHOLD = 0.7
 
 
-def _distance(dims: int) -> str:
+def _distance(dims: int, kind: str = "vector") -> str:
     # dims comes from our own table (384 or 1536) and is a literal so the planner sees
     # `dims = 384` and uses that partial HNSW index
-    return f"embedding::vector({dims}) <=> %(q)s::vector({dims})"
+    return f"embedding::{kind}({dims}) <=> %(q)s::{kind}({dims})"
+
+
+INDEXED = "halfvec"
+"""What the HNSW indexes hold (migration 0005): half-precision copies, half the bytes to walk.
+They give the order; scores come from the full-precision vectors."""
 
 
 def _semantic_sql(dims: int) -> str:
@@ -78,7 +83,7 @@ def _semantic_sql(dims: int) -> str:
         f"WITH s AS (SELECT id, file_id, start_line, end_line, text, tokens,"
         f" 1 - ({_distance(dims)}) AS score FROM chunks"
         f" WHERE workspace_id = %(ws)s AND dims = {dims} AND embedding IS NOT NULL"
-        f" ORDER BY {_distance(dims)} LIMIT %(n)s)"
+        f" ORDER BY {_distance(dims, INDEXED)} LIMIT %(n)s)"
         f" SELECT s.*, f.path FROM s JOIN files f ON f.id = s.file_id"
     )
 
