@@ -148,4 +148,19 @@ def api_process(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
     yield start
     for proc in started:
         if proc.proc.poll() is None:
-            proc.stop(signal.SIGKILL)
+            proc.stop()  # a clean exit: the API stops the embedded PostgreSQL it started
+    stop_postgres_under(tmp_path)
+
+
+def stop_postgres_under(folder: Path) -> None:
+    """Stop PostgreSQL servers whose data lives under `folder`: one outlives a SIGKILLed API by
+    design (the next start adopts it), and a test that ends with such a crash starts no next."""
+    servers = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if any(str(folder) in arg for arg in p.info["cmdline"] or [])
+        and Path((p.info["cmdline"] or [""])[0]).name == "postgres"
+    ]
+    for server in servers:
+        server.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+    psutil.wait_procs(servers, timeout=30)
