@@ -504,4 +504,4 @@ def test_the_semantic_query_walks_the_hnsw_index(corpus: tuple[Any, str]) -> Non
                 "EXPLAIN " + _semantic_sql(384), {"ws": ws, "q": query, "n": 20}
             )
         )
-    assert "Index Scan using chunks_hnsw_384" in plan, plan
+    assert "Index Scan using chunks_hnsw_384_half" in plan, plan
