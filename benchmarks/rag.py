@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
-from vibecode_api.rag.search import EF_SEARCH, INDEXED
+from vibecode_api.rag.search import EF_SEARCH, INDEXED, _distance
 from vibecode_api.rag.store import COPY_CHUNKS, COPY_TYPES
 
 from ._harness import Area, Row, Server, api_argv, p95_of
@@ -195,23 +195,24 @@ def _recall(url: str, ws: str, queries: np.ndarray, k: int = 10) -> float:
     """The API's order (the index, over its half-precision copies) against the true nearest
     neighbours (an exact scan of the full-precision vectors)."""
 
-    def nearest(kind: str) -> str:
+    def nearest(kind: str) -> str:  # the API's own distance expression, cast to `kind`
         return (
-            "SELECT id FROM chunks WHERE workspace_id = %s AND dims = 384 "
-            f"ORDER BY embedding::{kind}(384) <=> %s::{kind}(384) LIMIT %s"
+            "SELECT id FROM chunks WHERE workspace_id = %(ws)s AND dims = 384"
+            f" ORDER BY {_distance(384, kind)} LIMIT %(k)s"
         )
 
     hits = []
     with psycopg.connect(url) as conn:
         register_vector(conn)
         for q in queries:
+            args = {"ws": ws, "q": q, "k": k}
             with conn.transaction():
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
                 conn.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
-                approx = {r[0] for r in conn.execute(nearest(INDEXED), (ws, q, k), prepare=False)}
+                approx = {r[0] for r in conn.execute(nearest(INDEXED), args, prepare=False)}
             with conn.transaction():
                 conn.execute("SET LOCAL enable_indexscan = off")
-                exact = {r[0] for r in conn.execute(nearest("vector"), (ws, q, k), prepare=False)}
+                exact = {r[0] for r in conn.execute(nearest("vector"), args, prepare=False)}
             hits.append(len(approx & exact) / k)
     return float(np.mean(hits))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -155,12 +156,12 @@ def api_process(tmp_path: Path) -> Iterator[Callable[..., ApiProcess]]:
 def stop_postgres_under(folder: Path) -> None:
     """Stop PostgreSQL servers whose data lives under `folder`: one outlives a SIGKILLed API by
     design (the next start adopts it), and a test that ends with such a crash starts no next."""
-    servers = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if any(str(folder) in arg for arg in p.info["cmdline"] or [])
-        and Path((p.info["cmdline"] or [""])[0]).name == "postgres"
-    ]
+    servers = []
+    for p in psutil.process_iter(["cmdline"]):
+        argv = p.info["cmdline"] or [""]
+        if Path(argv[0]).name == "postgres" and any(str(folder) in arg for arg in argv):
+            servers.append(p)
     for server in servers:
-        server.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+        with contextlib.suppress(psutil.NoSuchProcess):  # it may have just stopped by itself
+            server.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
     psutil.wait_procs(servers, timeout=30)

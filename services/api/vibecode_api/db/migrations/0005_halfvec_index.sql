@@ -7,8 +7,8 @@
 --   vector,  ef_construction 64:  recall@10 0.979, query p50 2.51 ms, 742 inserts/s
 --   halfvec, ef_construction 64:  recall@10 0.977, query p50 2.02 ms, 868 inserts/s
 --   halfvec, ef_construction 128: recall@10 0.988, query p50 1.98 ms, 797 inserts/s
--- Building takes ~20 s per 100k chunks with the graph in memory (hence maintenance_work_mem for
--- this transaction), and the API is not ready meanwhile. A large database can be given the new
+-- Building takes ~25 s per 100k chunks with the graph in memory (hence maintenance_work_mem for
+-- this transaction; 66 s without), and the API is not ready meanwhile. A large database can be given the new
 -- indexes beforehand, without locking writes (README, "Upgrading"): then this only drops the old.
 -- depends: 0004_rag
 
