@@ -1,14 +1,18 @@
-"""The local embedder's int8 graph (`rag/quantized.py`): built once, cached, and faithful."""
+"""The local embedder: its int8 graph (`rag/quantized.py`) built once, cached and faithful, and
+its runs side by side sized to the CPUs it may use."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
-from vibecode_api.rag.embedder import LocalEmbedder, model_path
+from vibecode_api.rag.embedder import LocalEmbedder, default_threads, model_path
 from vibecode_api.rag.quantized import runtime_model
 
 from .rag_corpus import FILES, QUESTIONS
@@ -67,3 +71,29 @@ def test_an_unwritable_cache_builds_in_a_temporary_folder(
     built = runtime_model(cache=blocker / "cache")
     assert built.parent == tmp_path / "tmp" / "vibecode-models"
     assert built.is_file()
+
+
+@pytest.mark.parametrize(("value", "threads"), [("3", 3), (" 1 ", 1), ("", None)])
+def test_runs_side_by_side_follow_the_cpu_limit(
+    monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None
+) -> None:
+    monkeypatch.setenv("VIBE_EMBEDDER_THREADS", value)
+    expected = threads or min(4, len(os.sched_getaffinity(0)))
+    assert default_threads() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_a_bad_thread_count_names_the_variable_and_what_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("VIBE_EMBEDDER_THREADS", value)
+    with pytest.raises(ValueError, match=r"VIBE_EMBEDDER_THREADS=.*whole number of at least 1"):
+        default_threads()
+
+
+def test_the_embedder_process_refuses_a_bad_thread_count_at_start() -> None:
+    argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--port", "1"]
+    env = {**os.environ, "VIBE_EMBEDDER_THREADS": "many"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "VIBE_EMBEDDER_THREADS='many'" in done.stderr

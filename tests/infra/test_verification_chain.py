@@ -87,6 +87,9 @@ def test_blue_green_services_select_the_configured_colours(
     probes = blue["spec"]["template"]["spec"]["containers"][0]
     assert probes["livenessProbe"]["httpGet"]["path"] == "/api/health/live"
     assert probes["readinessProbe"]["httpGet"]["path"] == "/api/health/ready"
+    containers = {c["name"]: c for c in blue["spec"]["template"]["spec"]["containers"]}
+    threads = {e["name"]: e for e in containers["embedder"]["env"]}["VIBE_EMBEDDER_THREADS"]
+    assert threads["valueFrom"]["resourceFieldRef"]["resource"] == "limits.cpu"  # not the node's
     assert find(ms, "PodDisruptionBudget", "vibecode-api", "vibecode")
 
 

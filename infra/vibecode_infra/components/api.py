@@ -288,6 +288,18 @@ def _embedder(image: str, res: Embedder) -> dict[str, Any]:
         "command": ["python", "-m", "vibecode_api.rag.embed_server"],
         "args": ["--host", "0.0.0.0", "--port", str(EMBEDDER_PORT)],
         "ports": [{"containerPort": EMBEDDER_PORT, "name": "embedder"}],
+        "env": [  # one ONNX run per CPU of its limit (rounded up), not per CPU of the node
+            {
+                "name": "VIBE_EMBEDDER_THREADS",
+                "valueFrom": {
+                    "resourceFieldRef": {
+                        "containerName": "embedder",
+                        "resource": "limits.cpu",
+                        "divisor": "1",
+                    }
+                },
+            }
+        ],
         "resources": hardening.resources(
             res.cpu_request, res.cpu_limit, res.memory_request, res.memory_limit
         ),

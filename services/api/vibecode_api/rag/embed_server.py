@@ -26,7 +26,7 @@ from litestar.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import logs
-from .embedder import LOCAL_DIMS, LOCAL_MODEL, LocalEmbedder
+from .embedder import LOCAL_DIMS, LOCAL_MODEL, LocalEmbedder, default_threads
 
 MAX_INPUTS = 2048
 
@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)
+    try:
+        default_threads()  # a bad VIBE_EMBEDDER_THREADS stops the start, not the first upload
+    except ValueError as err:
+        parser.error(str(err))
     from granian import Granian
     from granian.constants import Interfaces
 

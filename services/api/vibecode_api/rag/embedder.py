@@ -67,6 +67,21 @@ class Tokens:
         return list(enc.offsets)
 
 
+THREADS_ENV = "VIBE_EMBEDDER_THREADS"
+
+
+def default_threads() -> int:
+    """How many ONNX runs go side by side: `VIBE_EMBEDDER_THREADS` (Kubernetes gives the sidecar
+    its CPU limit, rounded up), else the CPUs this process may use, at most 4. More runs than
+    the CPU quota allows would only be throttled by the kernel, and a query behind them with."""
+    configured = os.environ.get(THREADS_ENV, "").strip()
+    if not configured:
+        return min(4, len(os.sched_getaffinity(0)))
+    if not configured.isdigit() or int(configured) < 1:
+        raise ValueError(f"{THREADS_ENV}={configured!r}: allowed: a whole number of at least 1")
+    return int(configured)
+
+
 class LocalEmbedder:
     model = LOCAL_MODEL
     dims = LOCAL_DIMS
@@ -92,7 +107,7 @@ class LocalEmbedder:
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._cores = threads or min(4, os.cpu_count() or 1)
+        self._cores = threads or default_threads()
         self._pool = ThreadPoolExecutor(self._cores, "embed")
         self._queue: list[_Pending] = []
         self._busy = False
