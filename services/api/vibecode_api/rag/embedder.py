@@ -197,9 +197,18 @@ class RemoteEmbedder:
 
     def __init__(self, url: str, timeout: float = 120.0) -> None:
         import httpx
+        from httpx_aiohttp import AiohttpTransport
 
         self.url = url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        # aiohttp's pool under httpx's interface, as the provider gateway: ~0.5 ms less of the
+        # API's CPU per call than httpx's own transport (1.0-1.7 against 1.6-2.4 ms, 2 cores);
+        # search latency alone did not move measurably (six alternating runs at 100k chunks).
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            timeout=timeout,
+            transport=AiohttpTransport(trust_env=False),
+            trust_env=False,
+        )
 
     async def embed(self, texts: list[str]) -> list[np.ndarray]:
         import httpx
