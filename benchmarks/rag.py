@@ -79,6 +79,11 @@ def _prose(n: int, seed: int = 7) -> list[str]:
     return [" ".join(rng.choice(WORDS, size=int(rng.integers(60, 90)))) + "." for _ in range(n)]
 
 
+def _questions(n: int) -> list[str]:
+    """The search queries: 6-12 words of the scale corpus's vocabulary, cut to 200 characters."""
+    return [q[:200] for q in _texts(n, seed=5, words=(6, 12))]
+
+
 def _embedding_throughput(quick: bool) -> tuple[float, float, int, list[float]]:
     """Tokens/s and chunks/s over chunk-sized texts, and the ms of each lone search query."""
     from vibecode_api.rag.embedder import MAX_TOKENS, LocalEmbedder, Tokens
@@ -92,9 +97,9 @@ def _embedding_throughput(quick: bool) -> tuple[float, float, int, list[float]]:
     embedder.embed_sync(texts)
     seconds = time.perf_counter() - started
     lone = []
-    for q in _texts(100 if quick else 300, seed=5, words=(6, 12)):  # the search runs' queries
+    for q in _questions(100 if quick else 300):
         begun = time.perf_counter()
-        embedder.embed_sync([q[:200]])
+        embedder.embed_sync([q])
         lone.append((time.perf_counter() - begun) * 1000)
     return tokens / seconds, len(texts) / seconds, tokens, lone
 
@@ -224,14 +229,11 @@ def _recall(url: str, ws: str, queries: np.ndarray, k: int = 10) -> float:
 
 
 async def _search_latency(url: str, ws: str, n: int) -> list[float]:
-    questions = _texts(n, seed=5, words=(6, 12))
     out = []
     async with httpx.AsyncClient(base_url=url, headers=USER, timeout=30) as client:
-        for q in questions:
+        for q in _questions(n):
             started = time.perf_counter()
-            r = await client.post(
-                f"/api/workspaces/{ws}/search", json={"query": q[:200], "topK": 10}
-            )
+            r = await client.post(f"/api/workspaces/{ws}/search", json={"query": q, "topK": 10})
             out.append((time.perf_counter() - started) * 1000)
             if r.status_code != 200:
                 raise RuntimeError(r.text)
