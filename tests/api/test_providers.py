@@ -76,6 +76,17 @@ def test_a_healthy_primary_answers_with_our_headers(make_client: Any, fakes: lis
     assert api["usage"]["total_tokens"] > 0
 
 
+def test_the_fake_providers_latency_jitter_stays_in_its_window() -> None:
+    """Jitter lets concurrent clients drift apart as against a real model (the benchmark's
+    concurrency-64 run relies on it); it never makes a negative wait."""
+    fake = FakeProvider(latency_ms=100, latency_jitter_ms=50)
+    delays = [fake.delay() for _ in range(500)]
+    assert all(0.05 <= d <= 0.15 for d in delays)
+    assert max(delays) - min(delays) > 0.08
+    assert FakeProvider(latency_ms=20).delay() == 0.02
+    assert min(FakeProvider(latency_ms=10, latency_jitter_ms=50).delay() for _ in range(200)) == 0
+
+
 FAILOVER_FAULTS = ["refused", "hang", "500", "502", "503", "429", "401", "reset", "malformed"]
 
 

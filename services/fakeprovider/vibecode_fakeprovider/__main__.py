@@ -14,6 +14,7 @@ def main() -> None:
     p.add_argument("--port", type=int, default=9100)
     p.add_argument("--name", default="fake")
     p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--latency-jitter-ms", type=float, default=0.0)
     p.add_argument("--tokens-per-second", type=float, default=0.0)
     p.add_argument("--reply", default=FakeProvider.reply)
     p.add_argument("--fault", choices=FAULTS, default="none")
@@ -22,6 +23,7 @@ def main() -> None:
     fake = FakeProvider(
         name=args.name,
         latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
         tokens_per_second=args.tokens_per_second,
         reply=args.reply,
         fault=args.fault,

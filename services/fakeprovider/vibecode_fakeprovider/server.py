@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 import math
+import random
 import socket
 import struct
 import threading
@@ -51,6 +52,9 @@ class FakeProvider:
     name: str = "fake"
     latency_ms: float = 0.0
     """time before the first byte of a response"""
+    latency_jitter_ms: float = 0.0
+    """each request's latency is drawn uniformly from `latency_ms` ± this (never below 0), so
+    that concurrent clients drift apart as they would against a real model"""
     tokens_per_second: float = 0.0
     """streaming pace; 0 sends all tokens at once"""
     reply: str = "Hello from the fake provider."
@@ -62,6 +66,12 @@ class FakeProvider:
     requests: int = 0
     paths: list[str] = field(default_factory=list)
     _faulted: int = 0
+
+    def delay(self) -> float:
+        """Seconds to wait before this request's response."""
+        jitter = self.latency_jitter_ms
+        ms = self.latency_ms + (random.uniform(-jitter, jitter) if jitter else 0.0)  # noqa: S311
+        return max(0.0, ms) / 1000
 
     def fault_for(self, header: str | None) -> str:
         if header:
@@ -172,8 +182,9 @@ class _Handler:
         fake.requests += 1
         fake.paths.append(path)
         fault = fake.fault_for(headers.get("x-fake-fault"))
-        if fake.latency_ms:
-            await asyncio.sleep(fake.latency_ms / 1000)
+        delay = fake.delay()
+        if delay:
+            await asyncio.sleep(delay)
         if fault == "hang":
             await asyncio.sleep(3600)
         if fault in ("500", "502", "503", "400", "401"):
