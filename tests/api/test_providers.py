@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Iterator
@@ -85,6 +86,37 @@ def test_the_fake_providers_latency_jitter_stays_in_its_window() -> None:
     assert max(delays) - min(delays) > 0.08
     assert FakeProvider(latency_ms=20).delay() == 0.02
     assert min(FakeProvider(latency_ms=10, latency_jitter_ms=50).delay() for _ in range(200)) == 0
+
+
+def test_requests_leave_nothing_for_the_cycle_collector(make_client: Any, fakes: list[Any]) -> None:
+    """A chat's objects are freed when it ends. Under load, the collector's pauses for the
+    reference cycles that each chat used to leave (its scope and its upstream response) were
+    the gateway's p99 at concurrency 64 (docs/benchmarks.md)."""
+    client = chain(make_client, [fakes[0].url])
+    stream = {**CHAT, "stream": True}
+    for body in (CHAT, stream):  # warm: first-use caches are not per-request garbage
+        assert client.post("/v1/chat/completions", json=body, headers=ALICE).status_code == 200
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for body in (CHAT, stream, CHAT, stream):
+            r = client.post("/v1/chat/completions", json=body, headers=ALICE)
+            assert r.status_code == 200
+        gc.collect()
+        cyclic = {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert not cyclic & {"Admission", "Identity", "AiohttpResponseStream", "BoundAsyncStream"}
+
+
+def test_startup_objects_are_frozen_out_of_collections(make_client: Any) -> None:
+    """Everything the app builds at start (modules, routes, models) is moved out of the
+    collector's reach, so a full collection scans a request's objects, not ~130k of ours."""
+    gc.unfreeze()
+    client = make_client()
+    assert client.get("/api/health/live").status_code == 200
+    assert gc.get_freeze_count() > 10_000
 
 
 FAILOVER_FAULTS = ["refused", "hang", "500", "502", "503", "429", "401", "reset", "malformed"]
