@@ -1,6 +1,9 @@
 -- POST /v1/chat/completions as fresh premium users (at most 900 calls each, under the hourly
 -- limit) and keep every answer's X-Vibe-Overhead-Ms; `done` prints them for benchmarks/gateway.py.
--- Arguments (after `--`): a run id that makes the users fresh.
+-- Arguments (after `--`): a run id that makes the users fresh; optionally a ramp-up in ms and
+-- this thread's connection count: each connection's first request then waits a random part of
+-- the ramp, so the clients do not all start in the same instant (Locust ramps users up for the
+-- same reason) and the run measures the gateway, not a burst the load generator made.
 local threads = {}
 local count = 0
 
@@ -12,11 +15,22 @@ end
 
 function init(args)
   run = args[1] or "run"
+  ramp = tonumber(args[2] or "0")
+  starting = tonumber(args[3] or "0")
+  math.randomseed(id * 7919)
   sent = 0
   overheads = {}
   failures = 0
   wrk.method = "POST"
   wrk.body = '{"messages":[{"role":"user","content":"hi"}],"model":"bench"}'
+end
+
+function delay()
+  if starting > 0 then
+    starting = starting - 1
+    return math.random(0, ramp)
+  end
+  return 0
 end
 
 function request()

@@ -50,7 +50,7 @@ def _rag(area: Area, path: Path) -> bool:
 
 
 def _gateway(area: Area, path: Path) -> bool:
-    series = {k: v for k, v in area.raw.items() if k.startswith("overhead_c") and v}
+    series = {k: v for k, v in area.raw.items() if k.startswith("overhead ") and v}
     if not series:
         return False
     low = max(0.01, min(min(v) for v in series.values()))
@@ -58,9 +58,7 @@ def _gateway(area: Area, path: Path) -> bool:
     bins = list(np.logspace(np.log10(low), np.log10(high), 50))  # even widths on a log axis
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, values in sorted(series.items()):
-        ax.hist(
-            values, bins=bins, alpha=0.6, label=f"concurrency {name.removeprefix('overhead_c')}"
-        )
+        ax.hist(values, bins=bins, alpha=0.6, label=name.removeprefix("overhead "))
     ax.axvline(1, color="grey", linestyle="--", label="target (1 ms)")
     ax.set_ylabel("requests")
     _finish(fig, ax, path, "Provider gateway overhead distribution", "X-Vibe-Overhead-Ms (ms)")
