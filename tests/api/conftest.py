@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -74,6 +75,25 @@ def make_client(make_settings: Callable[..., Any]) -> Iterator[Callable[..., Tes
 @pytest.fixture
 def client(make_client: Callable[..., TestClient[Litestar]]) -> TestClient[Litestar]:
     return make_client()
+
+
+UPSTREAM_CYCLES = {"AiohttpResponseStream", "BoundAsyncStream"}
+"""What an upstream call leaves for the cycle collector when it goes through httpx.AsyncClient
+(the test client's own responses are sync: they do not count)."""
+
+
+def cyclic_garbage(action: Callable[[], Any]) -> set[str]:
+    """The type names of the objects `action` leaves in reference cycles, that only the
+    garbage collector would free."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        action()
+        gc.collect()
+        return {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from vibecode_api import children
 from vibecode_api.rag.embed_server import decode
 from vibecode_api.rag.embedder import LOCAL_MODEL, LocalEmbedder
 
-from .conftest import as_user, free_port
+from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage, free_port
 
 ALICE = as_user("alice")
 
@@ -78,6 +78,13 @@ def test_the_api_uses_the_embedder_process(make_client: Any, embedder_url: str) 
         f"/api/workspaces/{ws}/search", json={"query": "fridays deploy"}, headers=ALICE
     ).json()["results"]
     assert hits[0]["path"] == "deploy.md"
+
+    def searches() -> None:
+        for _ in range(3):
+            r = client.post(f"/api/workspaces/{ws}/search", json={"query": "x"}, headers=ALICE)
+            assert r.status_code == 200
+
+    assert not cyclic_garbage(searches) & UPSTREAM_CYCLES  # freed at once, not by collections
 
 
 def test_an_unreachable_embedder_is_a_503_and_nothing_is_stored(make_client: Any) -> None:

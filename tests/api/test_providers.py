@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
-from .conftest import as_user, free_port
+from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage, free_port
 
 ALICE = as_user("alice", "vibecode-premium")
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}
@@ -96,18 +96,13 @@ def test_requests_leave_nothing_for_the_cycle_collector(make_client: Any, fakes:
     stream = {**CHAT, "stream": True}
     for body in (CHAT, stream):  # warm: first-use caches are not per-request garbage
         assert client.post("/v1/chat/completions", json=body, headers=ALICE).status_code == 200
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+
+    def chats() -> None:
         for body in (CHAT, stream, CHAT, stream):
             r = client.post("/v1/chat/completions", json=body, headers=ALICE)
             assert r.status_code == 200
-        gc.collect()
-        cyclic = {type(o).__name__ for o in gc.garbage}
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-    assert not cyclic & {"Admission", "Identity", "AiohttpResponseStream", "BoundAsyncStream"}
+
+    assert not cyclic_garbage(chats) & {"Admission", "Identity", *UPSTREAM_CYCLES}
 
 
 def test_startup_objects_are_frozen_out_of_collections(make_client: Any) -> None:

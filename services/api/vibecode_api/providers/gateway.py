@@ -24,9 +24,8 @@ from typing import Any
 
 import anyio
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
-from .. import __version__
+from .. import outbound
 from ..errors import ApiError
 from ..logs import get_logger
 from ..settings import Settings
@@ -36,7 +35,6 @@ from .breaker import Breaker
 log = get_logger(__name__)
 
 BACKOFF_BASE = 0.25
-USER_AGENT = f"vibecode-gateway/{__version__}"
 RETRYABLE_STATUS = {408, 429}
 
 
@@ -160,13 +158,8 @@ class Gateway:
         self.model = settings.model
         self.embedding_model = settings.embedding_model
         self.clock = clock
-        # One pool for every provider: httpx's transport interface over aiohttp's connection
-        # pool, about half the CPU per upstream request of httpx's own (docs/benchmarks.md).
-        # Requests go to the transport directly: AsyncClient's layers (cookie jar, auth and
-        # redirect flows) do nothing for an API call, cost ~7% of the gateway's CPU, and leave
-        # every response in a reference cycle that only the garbage collector frees.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        self.transport = transport or AiohttpTransport(limits=limits, trust_env=False)
+        # One pool for every provider (see `outbound`).
+        self.transport = transport or outbound.pooled_transport(200, 50)
         self.providers = [
             Provider(
                 name,
@@ -200,19 +193,11 @@ class Gateway:
         accept: str = "application/json",
     ) -> httpx.Response:
         """One request to `provider`, its body not read yet (the caller reads or streams it)."""
-        request = httpx.Request(
-            method,
-            provider.url(path),
-            json=payload,
-            headers={
-                "Authorization": f"Bearer {provider.key}",
-                "Accept": accept,
-                "User-Agent": USER_AGENT,
-            },
-            extensions={"timeout": httpx.Timeout(seconds).as_dict()},
-        )
+        headers = {"Authorization": f"Bearer {provider.key}", "Accept": accept}
         try:
-            return await self.transport.handle_async_request(request)
+            return await outbound.open_response(
+                self.transport, method, provider.url(path), seconds, payload, headers
+            )
         except httpx.TransportError as err:
             raise _transport_failure(provider, err, seconds) from None
 
@@ -303,11 +288,9 @@ class Gateway:
     ) -> Any:
         response = await self._send(provider, path, payload, seconds, method)
         try:
-            await response.aread()
+            await outbound.read_response(response)
         except httpx.TransportError as err:
             raise _transport_failure(provider, err, seconds) from None
-        finally:
-            await response.aclose()
         self._classify(provider, response, response.content)
         try:
             return response.json()
