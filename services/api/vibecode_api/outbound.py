@@ -1,5 +1,5 @@
-"""Outbound HTTP (the provider gateway, the embedder client): one pooled transport per user,
-requests sent on it directly.
+"""Outbound HTTP (the provider gateway, the embedder client): one pooled transport for each of
+them, requests sent on it directly.
 
 The transport is httpx's interface over aiohttp's connection pool, which takes about half the
 CPU per request of httpx's own (docs/benchmarks.md). Requests skip `httpx.AsyncClient`: its

@@ -106,11 +106,11 @@ class ProvidersUnavailable(ApiError):
 class UpstreamRejected(Exception):
     """The provider refused the request itself (400, 422, …): the caller gets it unchanged."""
 
-    def __init__(self, provider: str, response: httpx.Response, body: bytes) -> None:
+    def __init__(self, provider: str, response: httpx.Response) -> None:
         super().__init__(f"{provider} answered {response.status_code}")
         self.provider = provider
         self.status = response.status_code
-        self.body = body
+        self.body = response.content
         self.content_type = response.headers.get("content-type", "application/json")
 
 
@@ -291,7 +291,7 @@ class Gateway:
             await outbound.read_response(response)
         except httpx.TransportError as err:
             raise _transport_failure(provider, err, seconds) from None
-        self._classify(provider, response, response.content)
+        self._classify(provider, response)
         try:
             return response.json()
         except ValueError:
@@ -299,11 +299,12 @@ class Gateway:
                 Attempt(provider.name, response.status_code, "malformed JSON in the response")
             ) from None
 
-    def _classify(self, provider: Provider, response: httpx.Response, body: bytes) -> None:
+    def _classify(self, provider: Provider, response: httpx.Response) -> None:
+        """Raise what a read response's status calls for (nothing for 2xx)."""
         status = response.status_code
         if status < 300:
             return
-        message = _error_message(body)
+        message = _error_message(response.content)
         attempt = Attempt(
             provider.name, status, f"HTTP {status}{': ' + message if message else ''}"
         )
@@ -311,7 +312,7 @@ class Gateway:
             raise _NextProvider(attempt)
         if status in RETRYABLE_STATUS or status >= 500:
             raise _Retry(attempt, wait=_retry_after(response))
-        raise UpstreamRejected(provider.name, response, body)
+        raise UpstreamRejected(provider.name, response)
 
     # -- streaming -------------------------------------------------------------------------------
     async def stream(self, payload: dict[str, Any]) -> Stream:
@@ -367,9 +368,7 @@ class Gateway:
             provider, "/chat/completions", payload, seconds, accept="text/event-stream"
         )
         if response.status_code >= 300:
-            body = await response.aread()
-            await response.aclose()
-            self._classify(provider, response, body)
+            self._classify(provider, await outbound.read_response(response))
         if not response.headers.get("content-type", "").startswith("text/event-stream"):
             await response.aclose()
             raise _Retry(
