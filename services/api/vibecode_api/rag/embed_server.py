@@ -5,8 +5,9 @@ Why a process: the ONNX session, its threads and their allocations take ~130 MiB
 are embedded (this process's worker: 195 MiB, ~64 of them Python and the web stack; 630 MiB with
 the float graph it ran before `quantized.py`), against a 128 MB budget for the API (the seeds'
 memory target and its P2 monitor). Apart, the API stays small, the model is loaded once for
-every API worker, and a burst of embedding work cannot stall the API's event loop. `python -m vibecode_api` starts one
-for itself (`VIBE_EMBEDDER_PROCESS`); in Kubernetes it is a sidecar of the API pod.
+every API worker, and a burst of embedding work cannot stall the API's event loop.
+`python -m vibecode_api` starts one for itself (`VIBE_EMBEDDER_PROCESS`); in Kubernetes it is a
+sidecar of the API pod.
 
 Vectors travel as base64 float32 (`encoding_format: "base64"`, as OpenAI's API allows): a
 quarter of the bytes of JSON floats and no float parsing.
