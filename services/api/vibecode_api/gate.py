@@ -134,8 +134,7 @@ class Admission:
         self._done = True
 
     async def _judge(self) -> None:
-        # A task, so it queues behind a relay's upstream call, which was started first.
-        count = await tasks.started(self._upsert(self.scope["app"].state.db))
+        count = await self._upsert(self.scope["app"].state.db)
         limit, reset = self.limit, self.reset
         reset_in = max(1, math.ceil(reset.timestamp() - self.now))
         used = limit if count is None else count
@@ -234,13 +233,37 @@ async def alongside_verdict(
     if not admission.likely_allowed:
         await admission.verdict()
         return await step()
-    started = asyncio.ensure_future(step())
+    # The verdict gets a task of its own and the step runs in ours: under load every extra turn
+    # of the event loop waits behind other requests' work, and the step's start and result
+    # would each need one (docs/benchmarks.md, gateway overhead at concurrency 64).
+    handler = asyncio.current_task()
+    assert handler is not None
+    verdict = tasks.started(admission.verdict())
+    stepping, refused = True, False
+
+    def refuse(decided: asyncio.Task[None]) -> None:
+        nonlocal refused
+        if stepping and not decided.cancelled() and decided.exception() is not None:
+            refused = True
+            handler.cancel()
+
+    verdict.add_done_callback(refuse)
     try:
-        await admission.verdict()
+        result = await step()
+    except asyncio.CancelledError:
+        stepping = False
+        if refused and handler.uncancel() == 0:  # our own cancel, nobody else's
+            raise verdict.exception() from None  # type: ignore[misc]
+        raise  # cancelled from outside: the call still counts
     except BaseException:
-        started.cancel()
-        done = (await asyncio.gather(started, return_exceptions=True))[0]
-        if discard is not None and not isinstance(done, BaseException):
-            await discard(done)
+        stepping = False
+        await verdict  # a refusal outranks the step's own failure
         raise
-    return await started
+    stepping = False
+    try:
+        await verdict
+    except BaseException:
+        if discard is not None:
+            await discard(result)
+        raise
+    return result

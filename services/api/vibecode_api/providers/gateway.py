@@ -390,6 +390,9 @@ class Gateway:
                 else f"stream ended before its first event ({type(err).__name__})"
             )
             raise _Retry(Attempt(provider.name, 200, reason)) from None
+        except BaseException:  # cancelled (a refused bet, a client gone): free the connection
+            await response.aclose()
+            raise
         if not _well_formed(first):
             await response.aclose()
             raise _Retry(Attempt(provider.name, 200, "malformed first event"))
