@@ -145,6 +145,21 @@ def test_shutdown_lets_in_flight_requests_finish_and_stops_the_database(
     assert '"api_stopped"' in api.output()
 
 
+def test_the_api_still_exits_cleanly_when_its_database_went_first(
+    api_process: Any, pg_server: EmbeddedPostgres, database_url: str
+) -> None:
+    """Stopping local sessions needs the database; without it the rest of the shutdown (the
+    pool's reconnecting tasks above all) must still end, or the process never exits."""
+    api = api_process({"VIBE_DATABASE_URL": database_url, "VIBE_DOGSTATSD": "false"})
+    api.wait_ready()
+    name = database_url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    assert api.stop(signal.SIGTERM) == 0
+    assert '"sessions_not_stopped"' in api.output()
+    assert '"api_stopped"' in api.output()
+
+
 def _until_in_flight(url: str, count: int, timeout: float = 10) -> None:
     """Until the server reports `count` requests in flight (this poll is one of them)."""
     deadline = time.monotonic() + timeout

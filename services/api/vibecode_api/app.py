@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import psycopg
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -28,7 +29,7 @@ from . import __version__, console, logs, provisioners, telemetry, tracing
 from .audit import Audit
 from .db import Database
 from .db.embedded import EmbeddedPostgres
-from .errors import EXCEPTION_HANDLERS
+from .errors import EXCEPTION_HANDLERS, DatabaseUnavailable
 from .gate import GateMiddleware
 from .identity import Identity, IdentityResolver, unauthenticated
 from .middleware import RequestContextMiddleware
@@ -130,18 +131,26 @@ def _lifespan(settings: Settings) -> Any:
                     app.state.draining = True
                     tg.cancel_scope.cancel()
         finally:
-            if provisioner.name == "local" and db.schema_ready:
-                # Local code-servers are children of this machine's API: they go with it.
-                with anyio.CancelScope(shield=True), anyio.move_on_after(15):
-                    await sessions.stop_all("api stopped")
-            await provisioner.aclose()
-            await gateway.aclose()
-            await rag.aclose()
-            await db.close()
-            telemetry.close()
-            if embedded is not None:
-                await anyio.to_thread.run_sync(embedded.stop)
-            log.info("api_stopped")
+            try:
+                if provisioner.name == "local" and db.schema_ready:
+                    # Local code-servers are children of this machine's API: they go with it.
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(15):
+                        try:
+                            await sessions.stop_all("api stopped")
+                        except (psycopg.Error, DatabaseUnavailable) as err:
+                            # The database went first: the rest of the shutdown still runs.
+                            log.warning("sessions_not_stopped", error=str(err).splitlines()[0])
+                await provisioner.aclose()
+                await gateway.aclose()
+                await rag.aclose()
+            finally:
+                # Whatever failed above, the pool closes: its reconnecting tasks would
+                # otherwise keep the process from exiting.
+                await db.close()
+                telemetry.close()
+                if embedded is not None:
+                    await anyio.to_thread.run_sync(embedded.stop)
+                log.info("api_stopped")
 
     return lifespan
 
