@@ -154,6 +154,8 @@ async def search(
                 ws = await workspaces.owned(conn, identity, workspace_id)
         except BaseException:  # a 404, or a refusal cancelling this step: not needed after all
             embedding.cancel()
+            # Ended before the answer leaves: nothing of a refused call runs on after it.
+            await asyncio.gather(embedding, return_exceptions=True)
             raise
         touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
         try:
