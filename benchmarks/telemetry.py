@@ -206,7 +206,7 @@ def run(quick: bool = False) -> Area:
             )
         )
         per_request = _per_request_cost()
-        # Throughput is the inverse of the server's CPU per request (granian included), so the
+        # Throughput is the inverse of the server's CPU per request (the HTTP server's included), so the
         # share of that CPU the metric calls take is their throughput cost.
         cheapest = statistics.median(
             area.raw["/api/monitoring/metrics"]["cpu_us_per_request"]["off"]

