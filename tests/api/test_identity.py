@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from .conftest import as_user
 
 
@@ -69,3 +71,16 @@ def test_health_and_metrics_need_no_identity(client: Any) -> None:
         "/metrics",
     ):
         assert client.get(path).status_code == 200, path
+
+
+def test_the_real_server_judges_the_tcp_peer_never_x_forwarded_for(
+    api_process: Any, database_url: str
+) -> None:
+    """The server must not rewrite the peer from X-Forwarded-For (uvicorn's default does for
+    loopback peers): the auth proxy is the peer, whatever address its client claims."""
+    api = api_process({"VIBE_DATABASE_URL": database_url, "VIBE_DOGSTATSD": "false"})
+    api.wait_ready()
+    for claimed in ("203.0.113.9", "127.0.0.1"):
+        headers = {**as_user("alice"), "X-Forwarded-For": claimed, "X-Forwarded-Proto": "https"}
+        r = httpx.get(f"{api.url}/api/me", headers=headers)
+        assert (r.status_code, r.json()["user"]) == (200, "alice")
