@@ -4,8 +4,9 @@ uvicorn, not granian, by measurement (docs/benchmarks.md). granian answers a tri
 faster, but it does its I/O on a Rust thread and hands each request's body to the event loop
 across threads; under load that wake-up was ~75% of the gateway's overhead (median ~0.6 ms, p99
 3-6 ms at concurrency 64). uvicorn parses in the loop's own thread, so the body is there when
-the handler asks: on the chat path it adds about half the overhead at concurrency 1, a fifth of
-the p99 at 64, and carries as many requests per second (`make bench`, gateway and api_core).
+the handler asks: on the chat path it adds about two thirds of granian's overhead at concurrency
+1, a fifth of its p99 at 64, and carries more requests per second (`make bench`, gateway and
+api_core).
 """
 
 from __future__ import annotations
