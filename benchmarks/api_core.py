@@ -80,9 +80,9 @@ def run(quick: bool = False) -> Area:
                 time.sleep(2)  # settle before sampling idle memory
                 rss = server.rss_mb()
                 # One worker runs in the main process; more run as its children.
-                worker = max((v for k, v in rss.items() if k.startswith("worker")), default=0)
-                supervisor = f"supervisor process {rss['main']:.1f} MiB; " if worker else ""
-                worker = worker or rss["main"]
+                workers = [v for k, v in rss.items() if k.startswith("worker")]
+                worker = max(workers, default=rss["main"])
+                supervisor = f"supervisor process {rss['main']:.1f} MiB; " if workers else ""
                 limit = API_RSS_LIMIT_BYTES / 2**20
                 area.rows.append(
                     Row(

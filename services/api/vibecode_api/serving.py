@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import signal
 from types import FrameType
-from typing import Any
 
 import uvicorn
 
@@ -42,7 +41,6 @@ def run(
     # uvicorn re-raises the stopping signal after its shutdown; these handlers turn it into a
     # return, so that the caller's clean-up (the embedded database) runs and the exit code is 0.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
-    options: dict[str, Any] = {"timeout_graceful_shutdown": graceful_seconds}
     try:
         uvicorn.run(
             target,
@@ -58,7 +56,7 @@ def run(
             # Identity trusts the TCP peer only (API.md): never rewrite it from X-Forwarded-For.
             proxy_headers=False,
             server_header=False,
-            **options,
+            timeout_graceful_shutdown=graceful_seconds,
         )
     except _Stopped:
         pass

