@@ -27,6 +27,7 @@ from vibecode_platform import telemetry as names
 
 from . import __version__, console, logs, provisioners, telemetry, tracing
 from .audit import Audit
+from .authz import WorkspaceAuthz
 from .db import Database
 from .db.embedded import EmbeddedPostgres
 from .errors import EXCEPTION_HANDLERS, DatabaseUnavailable
@@ -38,6 +39,7 @@ from .quotas import Quotas
 from .rag import search
 from .rag.service import Rag
 from .routes import account, files, health, llm, monitoring, workspaces
+from .routes import authz as authz_routes
 from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
@@ -101,6 +103,8 @@ def _lifespan(settings: Settings) -> Any:
         app.state.sessions = sessions
         gateway = Gateway(settings)
         app.state.gateway = gateway
+        authz = WorkspaceAuthz(settings)
+        app.state.authz = authz
         rag = Rag(settings, db, app.state.quotas, app.state.audit, gateway)
         app.state.rag = rag
         await db.open()
@@ -142,6 +146,7 @@ def _lifespan(settings: Settings) -> Any:
                             log.warning("sessions_not_stopped", error=str(err).splitlines()[0])
                 await provisioner.aclose()
                 await gateway.aclose()
+                await authz.aclose()
                 await rag.aclose()
             finally:
                 # Whatever failed above, the pool closes: its reconnecting tasks would
@@ -181,6 +186,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
     app = Litestar(
         route_handlers=[
             *health.handlers,
+            *authz_routes.handlers,
             *monitoring.handlers,
             _Metrics,
             *workspaces.handlers,

@@ -25,7 +25,7 @@ from .audit import refuse_in_dry_run
 from .errors import ApiError, DatabaseUnavailable, send_error
 from .identity import Identity, IdentityResolver
 
-_OPEN_PREFIXES = ("/api/health", "/api/monitoring")
+_OPEN_PREFIXES = ("/api/health", "/api/monitoring", "/api/authz/")
 _GATED_PREFIXES = ("/api/", "/v1/")
 _CONSOLE_PREFIX = "/console/"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -3,10 +3,18 @@
 Authelia (through the ingress) sets `Remote-User`, `Remote-Groups`, `Remote-Email`, `Remote-Name`.
 They count only when the TCP peer is inside `VIBE_TRUSTED_PROXIES`; anything else is 401. With
 `VIBE_DEV_USER` set, a trusted peer that sends no proxy headers acts as that user (local dev).
+
+A CIDR alone trusts every pod of a pod network, and only a NetworkPolicy (which some CNIs do not
+enforce) would stop a workspace pod from sending `Remote-User: admin`. With `VIBE_PROXY_SECRET`
+set, a trusted peer must also present that secret in `X-Vibe-Proxy-Secret`, which ingress-nginx
+adds to every request it proxies (overwriting whatever the client sent); it is compared in
+constant time. Loopback peers are exempt: only a container of the API's own pod, or
+`kubectl port-forward` (RBAC-gated, `vibe deploy`'s smoke tests), can connect from there.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,6 +26,8 @@ from .errors import ApiError
 from .settings import Network, Settings
 
 _HEADERS = {b"remote-user", b"remote-groups", b"remote-email", b"remote-name"}
+PROXY_SECRET_HEADER = "X-Vibe-Proxy-Secret"
+_SECRET_KEY = PROXY_SECRET_HEADER.lower().encode()
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class IdentityResolver:
         self.premium = set(settings.premium_groups)
         self.admins = set(settings.admin_groups)
         self._peer_cache: dict[str, bool] = {}
+        secret = settings.proxy_secret
+        self.proxy_secret = secret.get_secret_value().encode() if secret else None
 
     def is_trusted(self, host: str | None) -> bool:
         if not host:
@@ -82,13 +94,25 @@ class IdentityResolver:
         client = scope.get("client")
         peer = client[0] if client else None
         found: dict[bytes, str] = {}
+        presented = b""
         for key, value in scope["headers"]:
             if key in _HEADERS:
                 found[key] = value.decode("utf-8", "replace").strip()
+            elif key == _SECRET_KEY:
+                presented = value
         if not self.is_trusted(peer):
             raise unauthenticated(
                 "no identity: requests must come through the auth proxy "
                 "(this peer is not in VIBE_TRUSTED_PROXIES)"
+            )
+        if (
+            self.proxy_secret is not None
+            and not hmac.compare_digest(presented, self.proxy_secret)
+            and not _is_loopback(peer)
+        ):
+            raise unauthenticated(
+                "no identity: requests must come through the auth proxy "
+                f"(the {PROXY_SECRET_HEADER} header is missing or wrong)"
             )
         user = found.get(b"remote-user", "")
         if not user:
@@ -112,3 +136,10 @@ class IdentityResolver:
             tier_name=TierName.premium if premium else TierName.free,
             is_admin=any(g in self.admins for g in groups),
         )
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -134,6 +134,17 @@ class Settings(BaseSettings):
         [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")],
         description="comma-separated CIDRs whose Remote-* headers are honoured",
     )
+    proxy_secret: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="when set, Remote-* headers count only on requests that also carry it in "
+        "X-Vibe-Proxy-Secret (the ingress adds it; loopback peers are exempt), 16+ characters",
+    )
+    authz_url: AnyHttpUrl | None = Field(
+        None,
+        description="Authelia's auth-request endpoint, asked by /api/authz/workspace (the "
+        "workspace ingresses' owner check); unset answers that route 503",
+    )
     dev_user: str | None = Field(
         None, description="local user for header-less requests from trusted peers (dev only)"
     )
@@ -316,6 +327,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, so that logs can mask them wherever they appear."""
         values = [self.api_key(p) for p in PROVIDERS]
+        if self.proxy_secret is not None:
+            values.append(self.proxy_secret.get_secret_value())
         if self.database_url is not None:
             from urllib.parse import urlsplit
 

@@ -1,0 +1,42 @@
+"""`GET /api/authz/workspace`: the workspace ingresses' auth-url (see `vibecode_api.authz`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from ..authz import WorkspaceAuthz
+
+OWNER_PATTERN = r"^user-[a-z0-9-]{1,58}$"
+
+
+@get(
+    "/api/authz/workspace",
+    tags=["authz"],
+    summary="Is the signed-in user the workspace's owner? (ingress-nginx auth-url)",
+    responses={
+        401: ResponseSpec(dict[str, str], description="not signed in (Authelia said 401)"),
+        403: ResponseSpec(dict[str, str], description="signed in, but not the owner"),
+        503: ResponseSpec(dict[str, str], description="the auth server is unset or away"),
+    },
+)
+async def workspace_authz(
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+    owner: Annotated[
+        str, Parameter(pattern=OWNER_PATTERN, description="the owner's user namespace")
+    ],
+) -> Response[dict[str, str]]:
+    authz: WorkspaceAuthz = state.authz
+    verdict = await authz.check(owner, dict(request.headers))
+    if verdict.status == 200:
+        return Response({"status": "allowed"}, status_code=200, headers=verdict.headers)
+    code = "unauthenticated" if verdict.status == 401 else "forbidden"
+    return Response({"error": code, "detail": verdict.detail}, status_code=verdict.status)
+
+
+handlers = [workspace_authz]
