@@ -18,7 +18,7 @@ SESSIONS = {"alice-session": ("alice", "devs"), "bob-session": ("bob", "vibecode
 
 
 class _Authelia(BaseHTTPRequestHandler):
-    seen: list[dict[str, str]] = []  # noqa: RUF012 - the test reads what reached the server
+    seen: list[dict[str, str]] = []
 
     def do_GET(self) -> None:
         _Authelia.seen.append({k.lower(): v for k, v in self.headers.items()})
@@ -135,9 +135,7 @@ SECRET = "s3cret-proxy-value-0123456789"
 
 
 def test_with_a_proxy_secret_a_trusted_pod_without_it_gets_401(make_client: Any) -> None:
-    client = make_client(
-        peer="10.20.30.40", trusted_proxies="10.0.0.0/8", proxy_secret=SECRET
-    )
+    client = make_client(peer="10.20.30.40", trusted_proxies="10.0.0.0/8", proxy_secret=SECRET)
     forged = client.get("/api/me", headers=as_user("admin", "vibecode-admins"))
     assert forged.status_code == 401
     assert "X-Vibe-Proxy-Secret" in forged.json()["detail"]

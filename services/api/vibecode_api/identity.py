@@ -26,7 +26,7 @@ from .errors import ApiError
 from .settings import Network, Settings
 
 _HEADERS = {b"remote-user", b"remote-groups", b"remote-email", b"remote-name"}
-PROXY_SECRET_HEADER = "X-Vibe-Proxy-Secret"
+PROXY_SECRET_HEADER = "X-Vibe-Proxy-Secret"  # noqa: S105 - a header name
 _SECRET_KEY = PROXY_SECRET_HEADER.lower().encode()
 
 
