@@ -179,7 +179,7 @@ def monitors(cfg: StackConfig) -> list[MonitorSpec]:
             f"max:kubernetes_state.deployment.replicas_available{{{active}}} > 0",
             0,
             "pending pods' events (quota, node capacity) and the autoscaler's status "
-            "(`kubectl -n vibecode describe wpa,dpa`).",
+            "(`kubectl -n vibecode describe hpa vibecode-api`, `kubectl -n vibecode get datadogmetric`).",
         ),
         MonitorSpec(
             "traffic-trend",

@@ -77,8 +77,13 @@ class Api(Resources):
 
 
 class Backups(_Model):
+    """Barman Cloud to any S3-compatible store (`endpointURL` for MinIO, Ceph, R2, ...); the
+    credentials come from secret config (`vibecode:backupAccessKeyId`,
+    `vibecode:backupSecretAccessKey`) into a Secret beside the Cluster."""
+
     enabled: bool = False
     destination_path: str | None = Field(None, alias="destinationPath")
+    endpoint_url: str | None = Field(None, alias="endpointURL", pattern=r"^https?://")
     schedule: str = "0 0 2 * * *"
     retention: str = "30d"
 
@@ -92,7 +97,11 @@ class Backups(_Model):
 class Database(_Model):
     instances: int = Field(1, ge=1, le=9)
     storage: str = "10Gi"
-    image: str = "ghcr.io/cloudnative-pg/postgresql:17-bookworm"
+    image: str = "ghcr.io/cloudnative-pg/postgresql:17.6-system-trixie"
+    """A `MM.mm-TYPE-OS` rolling tag of cloudnative-pg/postgres-containers (the form its README
+    recommends): `system` images are the `standard` ones (pgvector among their extensions) plus
+    the Barman Cloud binaries the pinned operator's in-core `barmanObjectStore` backups run.
+    The bare `17-bookworm` tags came from the discontinued pipeline on the Docker library image."""
     backups: Backups = Backups()
 
 
@@ -108,28 +117,24 @@ Priority = Literal["P1", "P2", "P3", "P4"]
 
 
 class Autoscaling(_Model):
-    """The API's replicas follow `vibecode.api.active_user_sessions` per pod.
+    """The live colour's replicas follow `vibecode.api.active_user_sessions`: a
+    HorizontalPodAutoscaler on a DatadogMetric, served by the Cluster Agent's external metrics
+    provider (the pinned Datadog chart installs both the CRD and the provider; see charts.py).
 
-    Defaults: one API pod comfortably proxies 50 console sessions (each is a WebSocket and a few
-    API calls a minute); scale up above 50 per pod, down below 20, ignoring 10 % noise.
+    Defaults: one API pod comfortably proxies 50 console sessions (each is a WebSocket and a
+    few API calls a minute), so the target is 50 sessions per pod; scale-ups may add half the
+    pods a minute, scale-downs remove a fifth per five minutes after five calm minutes.
     """
 
-    mode: Literal["wpa", "dpa", "none"] = "wpa"
+    mode: Literal["hpa", "none"] = "hpa"
     min_replicas: int = Field(2, ge=1, le=100, alias="minReplicas")
     max_replicas: int = Field(10, ge=1, le=100, alias="maxReplicas")
-    low_watermark: float = Field(20, gt=0, alias="lowWatermark")
-    high_watermark: float = Field(50, gt=0, alias="highWatermark")
-    tolerance: float = Field(0.1, gt=0, lt=1)
-    scale_up_limit: int = Field(50, ge=1, le=100, alias="scaleUpLimitPercent")
-    scale_down_limit: int = Field(20, ge=1, le=99, alias="scaleDownLimitPercent")
+    target_sessions_per_pod: float = Field(50, gt=0, alias="targetSessionsPerPod")
+    scale_up_limit: int = Field(50, ge=1, le=1000, alias="scaleUpLimitPercent")
+    scale_down_limit: int = Field(20, ge=1, le=100, alias="scaleDownLimitPercent")
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
-        if self.low_watermark >= self.high_watermark:
-            raise ValueError(
-                "lowWatermark must be below highWatermark "
-                f"({self.low_watermark} >= {self.high_watermark})"
-            )
         if self.min_replicas > self.max_replicas:
             raise ValueError("minReplicas must not exceed maxReplicas")
         return self
@@ -166,6 +171,58 @@ class Datadog(_Model):
         return value
 
 
+class AuthUser(_Model):
+    """An Authelia user of the file backend. `passwordHash` is a hash Authelia verifies
+    (`authelia crypto hash generate argon2`, or bcrypt), never a password."""
+
+    username: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._@-]+$")
+    display_name: str = Field("", alias="displayName")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    groups: list[str] = []
+    password_hash: str = Field(alias="passwordHash", pattern=r"^\$(argon2id|2[aby]|6|pbkdf2)")
+
+
+class InitialAdmin(_Model):
+    """The first user, made at deploy time: a random password, its bcrypt hash in Authelia's
+    users file, the password itself a secret stack output (`pulumi stack output --show-secrets
+    adminPassword`)."""
+
+    username: str = Field("admin", min_length=1, max_length=256, pattern=r"^[A-Za-z0-9._@-]+$")
+    email: str | None = None
+    display_name: str = Field("VibeCode admin", alias="displayName")
+
+
+class Auth(_Model):
+    admin: InitialAdmin = InitialAdmin()
+    users: list[AuthUser] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> Auth:
+        names = [self.admin.username, *(u.username for u in self.users)]
+        if len(names) != len(set(names)):
+            raise ValueError("auth: usernames must be unique (the admin's included)")
+        if "authelia" in names:
+            raise ValueError("auth: 'authelia' is the chart's template account, never a user")
+        return self
+
+
+class Network(_Model):
+    """Where the ingress controller's pods get their addresses: the API honours Remote-*
+    headers only from these (plus loopback) and only with the ingress's proxy secret. Unset:
+    every private range, the secret then being what tells the ingress from any other pod."""
+
+    pod_cidrs: list[str] = Field(default_factory=list, alias="podCidrs")
+
+    @field_validator("pod_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for cidr in value:
+            ipaddress.ip_network(cidr)
+        return value
+
+
 class WorkspaceSpec(_Model):
     user: str = Field(min_length=1, max_length=256)
     workspace: str = Field(min_length=1, max_length=256)
@@ -185,6 +242,8 @@ class StackConfig(_Model):
     users_file: str | None = Field(None, alias="usersFile")
     storage_class: str | None = Field(None, alias="storageClass")
     datadog: Datadog = Datadog()
+    auth: Auth = Auth()
+    network: Network = Network()
 
     @field_validator("kubernetes_version")
     @classmethod
@@ -235,6 +294,8 @@ KEYS = (
     "usersFile",
     "storageClass",
     "datadog",
+    "auth",
+    "network",
 )
 
 

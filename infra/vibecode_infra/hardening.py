@@ -69,7 +69,16 @@ def http_probe(
     }
 
 
-def image_pull(image: str) -> str:
-    """Always: a node re-checks the registry, so a re-pushed tag or a revoked image is never
-    served from a node's cache (checkov CKV_K8S_15); tags are pinned in stack config."""
-    return "Always"
+def image_pull(kind: bool) -> str:
+    """On KIND, IfNotPresent: images come from `kind load docker-image` into the nodes, and
+    Always would pull the tag from a registry instead (ErrImagePull, or whoever published that
+    name). Elsewhere Always: a node re-checks the registry, so a re-pushed tag or a revoked image
+    is never served from a node's cache (checkov CKV_K8S_15); tags are pinned in stack config."""
+    return "IfNotPresent" if kind else "Always"
+
+
+KIND_PULL_SKIP = (
+    "CKV_K8S_15=KIND runs images loaded into its nodes with kind load, which only "
+    "IfNotPresent uses; other stacks pull Always"
+)
+"""The checkov skip a KIND workload carries for its pull policy (`image_pull`)."""

@@ -7,9 +7,10 @@ from pathlib import Path
 import pulumi
 
 from . import config
-from .components.api import API_NS, Api
+from .components.addresses import API_NS
+from .components.api import Api
 from .components.data import Data
-from .components.edge import Edge, auth_annotations, tls_annotations
+from .components.edge import Edge
 from .components.workspace import Workspace
 
 
@@ -17,7 +18,13 @@ def build(root: Path | None = None) -> dict[str, object]:
     cfg = config.from_pulumi()
     edge = Edge("edge", cfg)
     data = Data("data", cfg, api_namespace=API_NS)
-    api = Api("api", cfg, edge, data.app_secret, opts=pulumi.ResourceOptions(depends_on=[data]))
+    api = Api(
+        "api",
+        cfg,
+        data.uri,
+        edge.proxy_secret.result,
+        opts=pulumi.ResourceOptions(depends_on=[data]),
+    )
     if cfg.datadog.enabled:
         from .components.autoscaling import ApiAutoscaler
         from .components.monitoring import Monitoring  # imports pulumi_datadog: seconds
@@ -31,21 +38,18 @@ def build(root: Path | None = None) -> dict[str, object]:
     workspaces = [
         Workspace(
             f"ws-{i}",
+            cfg,
             user=spec.user,
             workspace=spec.workspace,
             tier=spec.tier,
-            domain=cfg.domain,
-            environment=cfg.environment,
-            image=cfg.workspace_image,
-            auth_annotations=edge.auth_annotations(),
-            tls_annotations=edge.tls_annotations(),
-            storage_class=cfg.storage_class,
             opts=pulumi.ResourceOptions(depends_on=[edge]),
         )
         for i, spec in enumerate(cfg.all_workspaces(root or Path.cwd()))
     ]
     pulumi.export("appUrl", f"https://{cfg.host('app')}")
     pulumi.export("authUrl", f"https://{edge.auth_host}")
+    pulumi.export("adminUser", cfg.auth.admin.username)
+    pulumi.export("adminPassword", edge.auth.admin_password.result)  # a secret output
     pulumi.export("activeColor", cfg.api.active_color)
     pulumi.export("workspaces", [w.namespace_name for w in workspaces])
     return {"edge": edge, "data": data, "api": api, "workspaces": workspaces}
@@ -53,19 +57,8 @@ def build(root: Path | None = None) -> dict[str, object]:
 
 def build_workspace(cfg: config.StackConfig, user: str, workspace: str, tier: str) -> Workspace:
     """One workspace on its own (the inline program of a per-workspace stack, `vibe workspaces`):
-    the same component and annotations the platform program gives its configured workspaces."""
-    ws = Workspace(
-        "workspace",
-        user=user,
-        workspace=workspace,
-        tier=tier,
-        domain=cfg.domain,
-        environment=cfg.environment,
-        image=cfg.workspace_image,
-        auth_annotations=auth_annotations(cfg),
-        tls_annotations=tls_annotations(cfg),
-        storage_class=cfg.storage_class,
-    )
+    the same component the platform program gives its configured workspaces."""
+    ws = Workspace("workspace", cfg, user=user, workspace=workspace, tier=tier)
     pulumi.export("namespace", ws.namespace_name)
     pulumi.export("url", f"https://{ws.namespace_name}.{cfg.domain}/")
     return ws

@@ -27,6 +27,9 @@ from typing import Any
 
 import yaml
 
+from .verification import flows, model, rules
+from .verification.model import Cluster, Release
+
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV_ENV = "VIBE_CHECKOV"
 
@@ -43,6 +46,7 @@ class Report:
     policy_skipped: list[str] = field(default_factory=list)
     policy_ran: bool = False
     invariant_failures: list[str] = field(default_factory=list)
+    connectivity: list[dict[str, Any]] = field(default_factory=list)
     datadog: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -81,7 +85,7 @@ def _ints(value: Any) -> Any:
     return value
 
 
-MOCK_SECRETS = ("datadogApiKey", "datadogAppKey")
+MOCK_SECRETS = ("datadogApiKey", "datadogAppKey", "backupAccessKeyId", "backupSecretAccessKey")
 """Secret config a real stack sets with `pulumi config set --secret`; placeholders under mocks."""
 
 
@@ -127,6 +131,7 @@ def _run_program(
                 outputs["api_version"] = outputs["apiVersion"]
             if args.typ == "random:index/randomPassword:RandomPassword":
                 outputs["result"] = "x" * int(args.inputs.get("length", 16))
+                outputs["bcryptHash"] = "$2a$10$" + "x" * 53
             return f"{args.name}-id", outputs
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
@@ -157,7 +162,7 @@ def _run_program(
     manifests, releases, datadog = [], [], []
     for typ, name, inputs in recorded:
         if typ == "kubernetes:helm.sh/v3:Release":
-            releases.append({"name": name, **_ints(inputs)})
+            releases.append({**_ints(inputs), "resourceName": name})
         elif typ.startswith("kubernetes:") and "apiVersion" in inputs:
             manifests.append(_ints(inputs))
         elif typ.startswith("datadog:"):
@@ -171,29 +176,8 @@ CRD_REQUIRED = {
     ("cert-manager.io/v1", "Certificate"): ["spec.secretName", "spec.issuerRef.name"],
     ("postgresql.cnpg.io/v1", "Cluster"): ["spec.instances", "spec.storage.size"],
     ("postgresql.cnpg.io/v1", "ScheduledBackup"): ["spec.schedule", "spec.cluster.name"],
-    # From the CRDs' `required` lists (watermarkpodautoscaler v1alpha1; datadog-crds v1alpha2).
-    ("datadoghq.com/v1alpha1", "WatermarkPodAutoscaler"): [
-        "spec.scaleTargetRef.kind",
-        "spec.scaleTargetRef.name",
-        "spec.metrics[].type",
-        "spec.metrics[].external.metricName",
-    ],
-    ("datadoghq.com/v1alpha2", "DatadogPodAutoscaler"): [
-        "spec.owner",
-        "spec.targetRef.kind",
-        "spec.targetRef.name",
-        "spec.objectives[].type",
-        "spec.objectives[].customQuery.request.queries[].source",
-        "spec.objectives[].customQuery.request.queries[].metrics.query",
-        "spec.objectives[].customQuery.value.type",
-        "spec.objectives[].customQuery.window",
-        "spec.applyPolicy.scaleUp.rules[].type",
-        "spec.applyPolicy.scaleUp.rules[].value",
-        "spec.applyPolicy.scaleUp.rules[].periodSeconds",
-        "spec.applyPolicy.scaleDown.rules[].type",
-        "spec.applyPolicy.scaleDown.rules[].value",
-        "spec.applyPolicy.scaleDown.rules[].periodSeconds",
-    ],
+    # From the CRD's schema (datadog-crds 1.7.2, datadoghq.com_datadogmetrics_v1.yaml).
+    ("datadoghq.com/v1alpha1", "DatadogMetric"): ["spec.query"],
 }
 
 
@@ -307,22 +291,26 @@ def scan(directory: Path) -> tuple[list[str], list[str], bool]:
 
 
 # -- invariants -------------------------------------------------------------------------------------
-WORKSPACE_NS = re.compile(r"^user-.+-ws-.+$")
-AUTH_KEYS = (
-    "nginx.ingress.kubernetes.io/auth-url",
-    "nginx.ingress.kubernetes.io/auth-signin",
-    "nginx.ingress.kubernetes.io/auth-response-headers",
-)
-SNIPPETS = ("configuration-snippet", "server-snippet", "auth-snippet", "stream-snippet")
-TAGS = ("tags.datadoghq.com/env", "tags.datadoghq.com/service", "tags.datadoghq.com/version")
+def releases_of(recorded: list[dict[str, Any]]) -> list[Release]:
+    return [
+        Release(
+            name=r.get("name"),
+            resource=r["resourceName"],
+            chart=str(r.get("chart", "")),
+            version=str(r.get("version", "")),
+            repo=str((r.get("repositoryOpts") or {}).get("repo", "")),
+            namespace=str(r.get("namespace", "")),
+            values=r.get("values") or {},
+        )
+        for r in recorded
+    ]
 
 
-def _pod_specs(m: dict[str, Any]) -> dict[str, Any] | None:
-    if m["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
-        return _get(m, "spec.template.spec")
-    if m["kind"] == "Pod":
-        return m.get("spec")
-    return None
+def cluster_of(
+    manifests: list[dict[str, Any]], releases: list[dict[str, Any]], cfg: Any
+) -> Cluster:
+    pod_cidr = (cfg.network.pod_cidrs or ["10.244.0.0/16"])[0]
+    return model.build(manifests, releases_of(releases), cfg.kind, pod_cidr)
 
 
 def check_invariants(
@@ -331,125 +319,28 @@ def check_invariants(
     root: Path,
     stack_values: dict[str, Any],
 ) -> list[str]:
-    from vibecode_platform.tenancy import tier, workspace_namespace
-
+    """Every rule of `verification.rules` over the cluster the stack will produce."""
     from . import config
 
-    failures: list[str] = []
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for m in manifests:
-        by_kind.setdefault(m["kind"], []).append(m)
-
-    def in_ns(kind: str, ns: str) -> list[dict[str, Any]]:
-        return [m for m in by_kind.get(kind, []) if m["metadata"].get("namespace") == ns]
-
-    namespaces = [m["metadata"]["name"] for m in by_kind.get("Namespace", [])]
-    for ns in namespaces:
-        denies = [
-            p
-            for p in in_ns("NetworkPolicy", ns)
-            if p["spec"].get("podSelector") == {}
-            and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
-            and not p["spec"].get("ingress")
-            and not p["spec"].get("egress")
-        ]
-        if not denies:
-            failures.append(f"namespace {ns}: no default-deny NetworkPolicy")
-        if WORKSPACE_NS.match(ns):
-            if not in_ns("ResourceQuota", ns):
-                failures.append(f"workspace namespace {ns}: no ResourceQuota")
-            if not in_ns("LimitRange", ns):
-                failures.append(f"workspace namespace {ns}: no LimitRange")
-            labels = next(m for m in by_kind["Namespace"] if m["metadata"]["name"] == ns)[
-                "metadata"
-            ].get("labels", {})
-            if labels.get("pod-security.kubernetes.io/enforce") != "restricted":
-                failures.append(f"workspace namespace {ns}: not Pod Security restricted")
-
-    for m in manifests:
-        pod = _pod_specs(m)
-        if pod is None:
-            continue
-        who = _ident(m)
-        pod_ctx = pod.get("securityContext", {})
-        for c in pod.get("containers", []) + pod.get("initContainers", []):
-            ctx = c.get("securityContext", {})
-            name = f"{who} container {c['name']}"
-            if not (_get(c, "resources.requests") and _get(c, "resources.limits")):
-                failures.append(f"{name}: requests and limits are required")
-            if c in pod.get("containers", []) and not (
-                c.get("livenessProbe") and c.get("readinessProbe")
-            ):
-                failures.append(f"{name}: liveness and readiness probes are required")
-            if not (ctx.get("runAsNonRoot") or pod_ctx.get("runAsNonRoot")):
-                failures.append(f"{name}: must run as non-root")
-            if ctx.get("allowPrivilegeEscalation") is not False:
-                failures.append(f"{name}: allowPrivilegeEscalation must be false")
-            seccomp = ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}
-            if seccomp.get("type") != "RuntimeDefault":
-                failures.append(f"{name}: seccomp must be RuntimeDefault")
-            if ctx.get("readOnlyRootFilesystem") is not True:
-                failures.append(f"{name}: read-only root filesystem expected")
-        labels = m["metadata"].get("labels", {})
-        template_labels = _get(m, "spec.template.metadata.labels") or {}
-        for tag in TAGS:
-            if tag not in labels or tag not in template_labels:
-                failures.append(f"{who}: Datadog tag {tag} missing on the workload or its pods")
-
-    for ing in by_kind.get("Ingress", []):
-        annotations = ing["metadata"].get("annotations", {})
-        missing = [k for k in AUTH_KEYS if k not in annotations]
-        if missing:
-            failures.append(f"{_ident(ing)}: not behind Authelia (missing {', '.join(missing)})")
-        if any(k.endswith(SNIPPETS) for k in annotations):
-            failures.append(f"{_ident(ing)}: snippet annotations are not allowed")
-        if not _get(ing, "spec.tls"):
-            failures.append(f"{_ident(ing)}: no TLS")
-
-    # Names and tier numbers come from their one source.
     cfg = config.parse(stack_values)
-    for spec in cfg.all_workspaces(root):
-        ns = workspace_namespace(spec.user, spec.workspace)
-        if ns not in namespaces:
-            failures.append(f"workspace {spec.user}/{spec.workspace}: namespace {ns} missing")
-            continue
-        res = tier(spec.tier).workspace
-        quotas = in_ns("ResourceQuota", ns)
-        hard = quotas[0]["spec"]["hard"] if quotas else {}
-        expected = {
-            "limits.cpu": res.cpu_limit,
-            "limits.memory": res.memory_limit,
-            "requests.cpu": res.cpu_request,
-            "requests.memory": res.memory_request,
-            "requests.storage": res.storage,
+    cluster = cluster_of(manifests, releases, cfg)
+    return rules.check(rules.Context(cluster, cfg, root))
+
+
+def release_report(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each release as Helm installs it: where from, where to, under which name (None when it
+    would be generated), with the values we give it (secrets masked)."""
+    return [
+        {
+            "repo": r.repo,
+            "chart": r.chart,
+            "version": r.version,
+            "namespace": r.namespace,
+            "releaseName": r.name,
+            "values": r.values,
         }
-        for key, value in expected.items():
-            if str(hard.get(key)) != value:
-                failures.append(f"{ns}: quota {key} is {hard.get(key)}, tier says {value}")
-
-    # Blue/green: both colours, the active Service on the configured one.
-    deploys = {m["metadata"]["name"] for m in by_kind.get("Deployment", [])}
-    if not {"vibecode-api-blue", "vibecode-api-green"} <= deploys:
-        failures.append("api: blue and green Deployments are both required")
-    active = [s for s in by_kind.get("Service", []) if s["metadata"]["name"] == "vibecode-api"]
-    if (
-        not active
-        or active[0]["spec"]["selector"].get("vibecode.dev/color") != cfg.api.active_color
-    ):
-        failures.append(f"api: the active Service must select {cfg.api.active_color}")
-
-    # The ingress controller keeps WebSockets open for an hour.
-    for rel in releases:
-        if rel.get("chart") == "ingress-nginx":
-            conf = _get(rel, "values.controller.config") or {}
-            for key in ("proxy-read-timeout", "proxy-send-timeout"):
-                if str(conf.get(key)) != "3600":
-                    failures.append(f"ingress-nginx: {key} must be 3600")
-            if _get(rel, "values.controller.allowSnippetAnnotations") is not False:
-                failures.append("ingress-nginx: snippet annotations must be disabled")
-        if not rel.get("version"):
-            failures.append(f"helm release {rel.get('name')}: chart version must be pinned")
-    return failures
+        for r in releases_of(recorded)
+    ]
 
 
 # -- the chain ----------------------------------------------------------------------------------
@@ -498,17 +389,15 @@ def run_chain(
         workspaces=workspaces,
         manifests=len(manifests),
         resources=len(manifests) + len(releases) + len(datadog),
-        releases=[
-            {"name": r["name"], "chart": r.get("chart"), "version": r.get("version")}
-            for r in releases
-        ],
+        releases=release_report(releases),
     )
     version = str(values.get("kubernetesVersion", "1.31"))
     report.schema_errors = validate_schemas(manifests, version)
-    report.invariant_failures = check_invariants(manifests, releases, root, values)
-    report.invariant_failures += verify_datadog.check(
-        config.parse(values), manifests, releases, datadog
-    )
+    cfg = config.parse(values)
+    cluster = cluster_of(manifests, releases, cfg)
+    report.invariant_failures = rules.check(rules.Context(cluster, cfg, root))
+    report.connectivity = flows.judge(cluster, cfg)
+    report.invariant_failures += verify_datadog.check(cfg, manifests, releases, datadog)
     report.datadog = verify_datadog.summary(datadog)
     target = out or Path(tempfile.mkdtemp(prefix=f"vibe-render-{stack}-"))
     write_manifests(manifests, target / "manifests")

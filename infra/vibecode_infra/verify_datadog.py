@@ -15,7 +15,7 @@ from .dd_query import QueryError, parse_expression, parse_monitor
 MONITOR = "datadog:index/monitor:Monitor"
 DASHBOARD = "datadog:index/dashboardJson:DashboardJson"
 SLO = "datadog:index/serviceLevelObjective:ServiceLevelObjective"
-AUTOSCALERS = ("WatermarkPodAutoscaler", "DatadogPodAutoscaler")
+AUTOSCALERS = ("HorizontalPodAutoscaler", "WatermarkPodAutoscaler", "DatadogPodAutoscaler")
 INTEGRATION_PREFIXES = ("kubernetes.", "kubernetes_state.", "system.")
 """Metrics the agent's integrations report; everything else must be one of ours."""
 
@@ -36,7 +36,7 @@ def check(
     if not cfg.datadog.enabled:
         if recorded:
             failures.append(f"datadog is off but {len(recorded)} Datadog resources are declared")
-        if scalers or {"datadog", "watermarkpodautoscaler"} & charts:
+        if scalers or "datadog" in charts:
             failures.append("datadog is off but its agent or an autoscaler is declared")
         return failures
 
@@ -110,8 +110,8 @@ def check(
             ("datadog", "apm", "portEnabled"): True,
             ("datadog", "kubelet", "tlsVerify"): not cfg.kind,
             ("clusterAgent", "metricsProvider", "enabled"): True,
-            ("clusterAgent", "metricsProvider", "wpaController"): mode == "wpa",
-            ("datadog", "autoscaling", "workload", "enabled"): mode == "dpa",
+            # The DatadogMetric CRD (datadog-crds) and the provider the HPA reads it through.
+            ("clusterAgent", "metricsProvider", "useDatadogMetrics"): True,
         }
         for path, wanted in expect.items():
             found: Any = values
@@ -130,21 +130,26 @@ def check(
     expected = [] if mode == "none" else [f"vibecode-api-{cfg.api.active_color}"]
     if targets != expected:
         failures.append(f"autoscaler targets {targets}, expected {expected} (mode {mode})")
+    metrics = {
+        m["metadata"]["name"]: m for m in manifests if m["kind"] == "DatadogMetric"
+    }
     for m in scalers:
-        if m["kind"] != "WatermarkPodAutoscaler":
-            continue
-        for metric in m["spec"]["metrics"]:
-            ext = metric.get("external", {})
-            if _quantity(ext.get("lowWatermark")) >= _quantity(ext.get("highWatermark")):
-                failures.append("WatermarkPodAutoscaler: lowWatermark must be below highWatermark")
-            if ext.get("metricName") not in telemetry.ALL:
-                failures.append(f"WatermarkPodAutoscaler: {ext.get('metricName')} is not ours")
+        for metric in m.get("spec", {}).get("metrics", []):
+            name = ((metric.get("external") or {}).get("metric") or {}).get("name", "")
+            ns, _, dm = name.removeprefix("datadogmetric@").partition(":")
+            if not name.startswith("datadogmetric@") or dm not in metrics:
+                failures.append(f"{m['kind']}: external metric {name!r} names no DatadogMetric")
+                continue
+            try:
+                found = parse_expression(metrics[dm]["spec"]["query"])
+            except QueryError as err:
+                failures.append(f"DatadogMetric {dm}: {err}")
+                continue
+            if ns != metrics[dm]["metadata"].get("namespace") or any(
+                f not in telemetry.ALL for f in found
+            ):
+                failures.append(f"DatadogMetric {dm}: {found} is not ours, or not in {ns}")
     return failures
-
-
-def _quantity(value: Any) -> float:
-    text = str(value)
-    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
 def summary(recorded: list[dict[str, Any]]) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Datadog as code, proven under Pulumi's mock engine: the monitors carry the seeds' thresholds,
-priorities, tags and messages; every query parses; the WPA and DPA objects carry their CRDs'
-required fields; and a stack with Datadog off declares none of it while the API keeps /metrics."""
+priorities, tags and messages; every query parses; the API's HPA reads a DatadogMetric that the
+pinned chart's CRD and provider serve; and a stack with Datadog off declares none of it while the
+API keeps /metrics."""
 
 from __future__ import annotations
 
@@ -116,36 +117,46 @@ def test_dashboard_and_slos_read_only_metrics_that_exist(prod: tuple[dict[str, A
     assert all(isinstance(i, int) for i in search["monitorIds"])
 
 
-def test_the_wpa_scales_the_live_colour_on_active_sessions(
+def test_the_hpa_scales_the_live_colour_on_active_sessions_through_a_datadog_metric(
     prod: tuple[dict[str, Any], Path],
 ) -> None:
     report, out = prod
-    assert report["schema_errors"] == []  # includes the CRDs' required fields
+    assert report["schema_errors"] == []  # the HPA against Kubernetes' schema, the CRD's field
     ms, _ = rendered(out)
-    scalers = [m for m in ms if m["kind"] in ("WatermarkPodAutoscaler", "DatadogPodAutoscaler")]
-    assert [m["kind"] for m in scalers] == ["WatermarkPodAutoscaler"]
+    scalers = [m for m in ms if m["kind"] in SCALERS]
+    assert [m["kind"] for m in scalers] == ["HorizontalPodAutoscaler"]
     spec = scalers[0]["spec"]
     assert spec["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "name": "vibecode-api-blue",
     }
-    metric = spec["metrics"][0]["external"]
-    assert metric["metricName"] == "vibecode.api.active_user_sessions"
-    assert (metric["lowWatermark"], metric["highWatermark"]) == ("20", "50")
-    assert (spec["minReplicas"], spec["maxReplicas"], spec["tolerance"]) == (3, 12, "100m")
+    external = spec["metrics"][0]["external"]
+    assert external["metric"]["name"] == "datadogmetric@vibecode:vibecode-api-sessions"
+    assert external["target"] == {"type": "AverageValue", "averageValue": "50"}
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 12)
+    assert spec["behavior"]["scaleUp"]["policies"][0]["value"] == 50
+    assert spec["behavior"]["scaleDown"]["policies"][0]["value"] == 20
+    (metric,) = [m for m in ms if m["kind"] == "DatadogMetric"]
+    assert metric["metadata"] == {"name": "vibecode-api-sessions", "namespace": "vibecode"}
+    assert parse_expression(metric["spec"]["query"]) == ("vibecode.api.active_user_sessions",)
+    assert "env:prod" in metric["spec"]["query"]
     agent = next(r for r in report["releases"] if r["chart"] == "datadog")
-    assert agent["version"]
+    assert agent["values"]["clusterAgent"]["metricsProvider"]["useDatadogMetrics"] is True
+    assert "watermarkpodautoscaler" not in {r["chart"] for r in report["releases"]}
+
+
+SCALERS = ("HorizontalPodAutoscaler", "WatermarkPodAutoscaler", "DatadogPodAutoscaler")
 
 
 def test_datadog_off_declares_none_of_it_and_the_api_keeps_prometheus(tmp_path: Path) -> None:
     report = render("dev", out=tmp_path, policy=False, overrides={"datadog": {"enabled": False}})
     assert report["ok"], report["invariant_failures"]
     assert report["datadog"] == {"monitors": 0, "dashboards": 0, "slos": 0}
-    assert not {"datadog", "watermarkpodautoscaler"} & {r["chart"] for r in report["releases"]}
+    assert "datadog" not in {r["chart"] for r in report["releases"]}
     ms, dd = rendered(tmp_path)
     assert dd == {}
-    assert not [m for m in ms if m["kind"] in ("WatermarkPodAutoscaler", "DatadogPodAutoscaler")]
+    assert not [m for m in ms if m["kind"] in (*SCALERS, "DatadogMetric")]
     assert not [m for m in ms if m["metadata"].get("namespace") == "datadog"]
     env = next(
         m for m in ms if m["kind"] == "ConfigMap" and m["metadata"]["name"] == "vibecode-api-env"
@@ -154,56 +165,50 @@ def test_datadog_off_declares_none_of_it_and_the_api_keeps_prometheus(tmp_path: 
     assert env["data"]["DD_TRACE_ENABLED"] == "false"
 
 
-def test_dpa_mode_replaces_the_wpa_with_a_complete_datadog_pod_autoscaler(tmp_path: Path) -> None:
+def test_autoscaling_none_declares_no_autoscaler(tmp_path: Path) -> None:
     report = render(
-        "dev",
-        out=tmp_path,
-        policy=False,
-        overrides={"datadog": {"autoscaling": {"mode": "dpa"}}},
+        "dev", out=tmp_path, policy=False, overrides={"datadog": {"autoscaling": {"mode": "none"}}}
     )
     assert report["ok"], report["invariant_failures"] + report["schema_errors"]
     ms, _ = rendered(tmp_path)
-    scalers = [m for m in ms if m["kind"] in ("WatermarkPodAutoscaler", "DatadogPodAutoscaler")]
-    assert [m["kind"] for m in scalers] == ["DatadogPodAutoscaler"]
-    dpa = scalers[0]
-    assert dpa["apiVersion"] == "datadoghq.com/v1alpha2"
-    assert dpa["spec"]["owner"] == "Local"
-    assert dpa["spec"]["targetRef"]["name"] == "vibecode-api-blue"
-    objective = dpa["spec"]["objectives"][0]["customQuery"]
-    assert parse_expression(objective["request"]["queries"][0]["metrics"]["query"]) == (
-        "vibecode.api.active_user_sessions",
-    )
-    assert "watermarkpodautoscaler" not in {r["chart"] for r in report["releases"]}
+    assert not [m for m in ms if m["kind"] in (*SCALERS, "DatadogMetric")]
 
 
-def test_a_missing_required_crd_field_or_a_second_autoscaler_is_caught() -> None:
+def test_an_hpa_on_a_missing_metric_or_a_second_autoscaler_is_caught() -> None:
     from vibecode_infra.verify import validate_schemas
 
     cfg = config.parse(config.stack_file("dev", ROOT))
-    wpa = {
+
+    def hpa(name: str, metric: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "namespace": "vibecode"},
+            "spec": {
+                "scaleTargetRef": {"kind": "Deployment", "name": "vibecode-api-blue"},
+                "maxReplicas": 3,
+                "metrics": [
+                    {
+                        "type": "External",
+                        "external": {
+                            "metric": {"name": metric},
+                            "target": {"type": "AverageValue", "averageValue": "50"},
+                        },
+                    }
+                ],
+            },
+        }
+
+    dm = {
         "apiVersion": "datadoghq.com/v1alpha1",
-        "kind": "WatermarkPodAutoscaler",
-        "metadata": {"name": "x", "namespace": "vibecode"},
-        "spec": {
-            "scaleTargetRef": {"kind": "Deployment", "name": "vibecode-api-blue"},
-            "metrics": [
-                {"type": "External", "external": {"lowWatermark": "5", "highWatermark": "4"}}
-            ],
-        },
+        "kind": "DatadogMetric",
+        "metadata": {"name": "sessions", "namespace": "vibecode"},
+        "spec": {},
     }
-    assert validate_schemas([wpa], "1.31") == [
-        "WatermarkPodAutoscaler/vibecode/x: missing spec.metrics[].external.metricName"
-    ]
-    dpa = {
-        "apiVersion": "datadoghq.com/v1alpha2",
-        "kind": "DatadogPodAutoscaler",
-        "metadata": {"name": "y", "namespace": "vibecode"},
-        "spec": {"targetRef": {"kind": "Deployment", "name": "vibecode-api-blue"}},
-    }
-    assert "DatadogPodAutoscaler/vibecode/y: missing spec.owner" in validate_schemas([dpa], "1.31")
-    failures = check(cfg, [wpa, dpa], [], [])
+    assert validate_schemas([dm], "1.31") == ["DatadogMetric/vibecode/sessions: missing spec.query"]
+    failures = check(cfg, [hpa("a", "datadogmetric@vibecode:nope"), hpa("b", "x")], [], [])
     assert any("more than one autoscaler on one target" in f for f in failures)
-    assert any("lowWatermark must be below highWatermark" in f for f in failures)
+    assert any("names no DatadogMetric" in f for f in failures)
 
 
 @pytest.mark.parametrize(
@@ -224,10 +229,11 @@ def test_a_malformed_monitor_query_is_refused(query: str) -> None:
 @pytest.mark.parametrize(
     ("autoscaling", "message"),
     [
-        ({"lowWatermark": 60, "highWatermark": 50}, "lowWatermark must be below highWatermark"),
         ({"minReplicas": 5, "maxReplicas": 2}, "minReplicas must not exceed maxReplicas"),
-        ({"mode": "hpa"}, "vibecode:datadog.autoscaling.mode:"),
-        ({"tolerance": 1.5}, "vibecode:datadog.autoscaling.tolerance:"),
+        # Neither has a controller the pinned charts install (components/charts.py).
+        ({"mode": "wpa"}, "vibecode:datadog.autoscaling.mode:"),
+        ({"mode": "dpa"}, "vibecode:datadog.autoscaling.mode:"),
+        ({"targetSessionsPerPod": 0}, "vibecode:datadog.autoscaling.targetSessionsPerPod:"),
     ],
 )
 def test_autoscaling_config_is_checked_with_the_key_named(

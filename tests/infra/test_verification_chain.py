@@ -98,11 +98,15 @@ def test_workspaces_get_quota_from_their_tier_and_sessions_own_replicas(
 ) -> None:
     from vibecode_platform.tenancy import tier, workspace_namespace
 
-    _, _, out = stack
+    name, _, out = stack
     ms = manifests(out)
     ns = workspace_namespace("user0", "ws0")  # generated: user0 is premium (i % 5 == 0)
     hard = find(ms, "ResourceQuota", "workspace-quota", ns)["spec"]["hard"]
-    assert hard["limits.memory"] == tier("premium").workspace.memory_limit
+    if name == "dev":  # the self-signed CA: no solver pods, exactly one code-server's worth
+        assert hard["limits.memory"] == tier("premium").workspace.memory_limit
+    else:  # ACME: room for cert-manager's HTTP-01 solver (limits 100m / 64Mi) beside it
+        assert (hard["limits.memory"], hard["limits.cpu"]) == ("4160Mi", "2100m")
+        assert (hard["requests.memory"], hard["requests.cpu"]) == ("1088Mi", "510m")
     deploy = find(ms, "Deployment", "code-server", ns)
     assert deploy["spec"]["replicas"] == 0
     assert deploy["spec"]["template"]["spec"]["automountServiceAccountToken"] is False

@@ -5,6 +5,10 @@ The live colour and each colour's image come from stack config (`vibecode:api.ac
 one, so a new image can be smoke-tested before traffic moves (the CLI's `vibe deploy`). Probes on
 `/api/health/live` and `/api/health/ready`, requests and limits, a PodDisruptionBudget, Datadog
 unified service tags on the Deployment and its pods, and the Ingress behind Authelia.
+
+Identity: Remote-* headers count only from the ingress controller's pod network (narrowed to
+`vibecode:network.podCidrs` when the stack knows it) and only with the ingress's proxy secret
+(`VIBE_PROXY_SECRET`), so they do not rest on the CNI enforcing NetworkPolicy.
 """
 
 from __future__ import annotations
@@ -17,14 +21,33 @@ import pulumi_kubernetes as k8s
 from .. import hardening
 from ..config import Embedder, StackConfig
 from . import network
-from .data import DB_NS
-from .edge import AUTH_NS, INGRESS_NS, Edge, ingress_spec, namespace
+from .addresses import (
+    API_NS,
+    API_PORT,
+    API_SERVICE,
+    AUTH_NS,
+    AUTH_PORT,
+    AUTHELIA_AUTHZ_URL,
+    DB_NS,
+    INGRESS_NS,
+)
+from .base import ingress_spec, namespace
+from .edge import auth_annotations, tls_annotations
 from .observability import APM_PORT, DOGSTATSD_PORT
 
-API_NS = "vibecode"
-PORT = 8000
+PORT = API_PORT
 EMBEDDER_PORT = 8081
 COMPONENT = "api"
+DB_SECRET = "vibecode-db"  # noqa: S105 - the Secret's name
+PROXY_SECRET = "vibecode-proxy-secret"  # noqa: S105 - the Secret's name
+LOOPBACK = "127.0.0.1/32"
+"""`kubectl port-forward` arrives from the pod's loopback (vibe deploy's smoke tests)."""
+
+
+def trusted_proxies(cfg: StackConfig) -> str:
+    from .network import PRIVATE_RANGES
+
+    return ",".join([*(cfg.network.pod_cidrs or PRIVATE_RANGES), LOOPBACK])
 
 
 class Api(pulumi.ComponentResource):
@@ -32,14 +55,26 @@ class Api(pulumi.ComponentResource):
         self,
         name: str,
         cfg: StackConfig,
-        edge: Edge,
-        db_secret: str,
+        database_uri: pulumi.Input[str],
+        proxy_secret: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("vibecode:api:Api", name, None, opts)
         ns = namespace(API_NS, pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         api = cfg.api
+        k8s.core.v1.Secret(
+            DB_SECRET,
+            metadata={"name": DB_SECRET, "namespace": API_NS},
+            string_data={"uri": database_uri},
+            opts=child,
+        )
+        k8s.core.v1.Secret(
+            PROXY_SECRET,
+            metadata={"name": PROXY_SECRET, "namespace": API_NS},
+            string_data={"secret": proxy_secret},
+            opts=child,
+        )
         sa = k8s.core.v1.ServiceAccount(
             "vibecode-api",
             metadata={"name": "vibecode-api", "namespace": API_NS},
@@ -79,9 +114,8 @@ class Api(pulumi.ComponentResource):
                 "VIBE_HOST": "0.0.0.0",
                 "VIBE_PORT": str(PORT),
                 "VIBE_LOG_LEVEL": "info",
-                # Pod networks (ingress-nginx), and loopback: `kubectl port-forward` arrives
-                # from 127.0.0.1 inside the pod, for `vibe deploy`'s smoke tests (RBAC-gated).
-                "VIBE_TRUSTED_PROXIES": "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.1/32",
+                "VIBE_TRUSTED_PROXIES": trusted_proxies(cfg),
+                "VIBE_AUTHZ_URL": AUTHELIA_AUTHZ_URL,
                 "VIBE_PROVISIONER": "kubernetes",
                 "VIBE_WORKSPACE_DOMAIN": cfg.domain,
                 "VIBE_DATA_DIR": "/tmp/vibe",
@@ -102,7 +136,7 @@ class Api(pulumi.ComponentResource):
             opts = pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(ignore_changes=["spec.replicas"] if owned else None)
             )
-            self.deployments[color] = self._deployment(cfg, color, config, sa, db_secret, opts)
+            self.deployments[color] = self._deployment(cfg, color, config, sa, opts)
         selector = {"app.kubernetes.io/name": COMPONENT}
         self.active = k8s.core.v1.Service(
             "vibecode-api",
@@ -126,11 +160,13 @@ class Api(pulumi.ComponentResource):
             },
             opts=child,
         )
+        # maxUnavailable, not minAvailable: with one replica (dev) minAvailable 1 would refuse
+        # every eviction and block node drains; this lets one pod go at a time at any size.
         k8s.policy.v1.PodDisruptionBudget(
             "vibecode-api",
             metadata={"name": "vibecode-api", "namespace": API_NS},
             spec={
-                "minAvailable": 1,
+                "maxUnavailable": 1,
                 "selector": {"matchLabels": {**selector, "vibecode.dev/color": api.active_color}},
             },
             opts=child,
@@ -139,11 +175,11 @@ class Api(pulumi.ComponentResource):
         k8s.networking.v1.Ingress(
             "vibecode-api",
             metadata={
-                "name": "vibecode-api",
+                "name": API_SERVICE,
                 "namespace": API_NS,
-                "annotations": {**edge.auth_annotations(), **edge.tls_annotations()},
+                "annotations": {**auth_annotations(cfg), **tls_annotations(cfg)},
             },
-            spec=ingress_spec(host, "vibecode-api", "vibecode-app-tls"),
+            spec=ingress_spec(host, API_SERVICE, "vibecode-app-tls"),
             opts=child,
         )
         network.default_deny("vibecode", API_NS, child)
@@ -156,7 +192,8 @@ class Api(pulumi.ComponentResource):
             egress=[
                 network.DNS_EGRESS,
                 {"to": [network.ns_selector(DB_NS)], "ports": [{"port": 5432}]},
-                {"to": [network.ns_selector(AUTH_NS)], "ports": [{"port": 9091}]},
+                # Authelia: the workspace owner check asks it who is signed in.
+                {"to": [network.ns_selector(AUTH_NS)], "ports": [{"port": AUTH_PORT}]},
                 # LLM providers and the Kubernetes API (sessions): HTTPS, never the metadata service.
                 {**network.ANY_EXCEPT_METADATA, "ports": [{"port": 443}, {"port": 6443}]},
                 # The node's Datadog agent (status.hostIP): DogStatsD and traces.
@@ -176,6 +213,8 @@ class Api(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        if cfg.tls.issuer == "acme":
+            network.acme_solver("vibecode", API_NS, child)
         self.register_outputs({"activeColor": api.active_color, "host": host})
 
     def _deployment(
@@ -184,7 +223,6 @@ class Api(pulumi.ComponentResource):
         color: str,
         config: k8s.core.v1.ConfigMap,
         sa: k8s.core.v1.ServiceAccount,
-        db_secret: str,
         opts: pulumi.ResourceOptions,
     ) -> k8s.apps.v1.Deployment:
         api = cfg.api
@@ -207,6 +245,7 @@ class Api(pulumi.ComponentResource):
                     "from the CloudNativePG secret, read once at start",
                     "checkov.io/skip3": "CKV_K8S_38=the API scales workspace Deployments through "
                     "the Kubernetes API (RBAC: get/patch code-server only)",
+                    **({"checkov.io/skip4": hardening.KIND_PULL_SKIP} if cfg.kind else {}),
                 },
             },
             spec={
@@ -232,14 +271,20 @@ class Api(pulumi.ComponentResource):
                             {
                                 "name": COMPONENT,
                                 "image": image,
-                                "imagePullPolicy": hardening.image_pull(image),
+                                "imagePullPolicy": hardening.image_pull(cfg.kind),
                                 "ports": [{"containerPort": PORT, "name": "http"}],
                                 "envFrom": [{"configMapRef": {"name": config.metadata["name"]}}],
                                 "env": [
                                     {
                                         "name": "VIBE_DATABASE_URL",
                                         "valueFrom": {
-                                            "secretKeyRef": {"name": db_secret, "key": "uri"}
+                                            "secretKeyRef": {"name": DB_SECRET, "key": "uri"}
+                                        },
+                                    },
+                                    {
+                                        "name": "VIBE_PROXY_SECRET",
+                                        "valueFrom": {
+                                            "secretKeyRef": {"name": PROXY_SECRET, "key": "secret"}
                                         },
                                     },
                                     {"name": "DD_VERSION", "value": version},
@@ -268,7 +313,7 @@ class Api(pulumi.ComponentResource):
                                 "securityContext": hardening.container_security(),
                                 "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                             },
-                            _embedder(image, api.embedder),
+                            _embedder(image, api.embedder, cfg.kind),
                         ],
                         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                     },
@@ -278,13 +323,13 @@ class Api(pulumi.ComponentResource):
         )
 
 
-def _embedder(image: str, res: Embedder) -> dict[str, Any]:
+def _embedder(image: str, res: Embedder, kind: bool) -> dict[str, Any]:
     """The MiniLM embedder beside the API (same image): the API reaches it on loopback; the
     namespace's policy admits only the API port from outside the pod."""
     return {
         "name": "embedder",
         "image": image,
-        "imagePullPolicy": hardening.image_pull(image),
+        "imagePullPolicy": hardening.image_pull(kind),
         "command": ["python", "-m", "vibecode_api.rag.embed_server"],
         "args": ["--host", "0.0.0.0", "--port", str(EMBEDDER_PORT)],
         "ports": [{"containerPort": EMBEDDER_PORT, "name": "embedder"}],

@@ -1,24 +1,33 @@
 """PostgreSQL with pgvector in the cluster, through CloudNativePG.
 
 The operator comes from its Helm chart (pinned); a `Cluster` runs an image that ships pgvector
-(CloudNativePG's standard images do), creates the `vibecode` database and the extension, and in
-prod backs up to object storage on a schedule. Only the API's namespace may reach port 5432.
+and Barman Cloud (config.Database.image), creates the `vibecode` database and the extension, and
+in prod backs up to S3-compatible object storage on a schedule. Only the API's namespace (and
+the operator, and the instances among themselves) may reach port 5432.
+
+Credentials: CloudNativePG writes the generated `<cluster>-app` Secret beside the Cluster, in
+this namespace, and a pod cannot reference another namespace's Secret. So the owner's password
+is ours (pulumi-random): CloudNativePG takes it from the basic-auth Secret named in
+`bootstrap.initdb.secret` (here, beside the Cluster), and the API gets its connection string in a
+Secret of its own namespace (the Api component), pointing at the `<cluster>-rw` Service.
 """
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from .. import hardening
 from ..config import StackConfig
 from . import charts, network
-from .edge import helm_release, namespace
-from .observability import DATADOG_NS
+from .addresses import API_NS, DATADOG_NS, DB_CLUSTER, DB_NS, DB_URI_HOST, OPERATOR_NS
+from .base import helm_release, namespace
 
-OPERATOR_NS = "cnpg-system"
-DB_NS = "vibecode-data"
-CLUSTER = "vibecode-db"
+OWNER = "vibecode"
+DATABASE = "vibecode"
+OWNER_SECRET = f"{DB_CLUSTER}-owner"
+BACKUP_SECRET = f"{DB_CLUSTER}-backup"
 
 
 class Data(pulumi.ComponentResource):
@@ -26,7 +35,7 @@ class Data(pulumi.ComponentResource):
         self,
         name: str,
         cfg: StackConfig,
-        api_namespace: str,
+        api_namespace: str = API_NS,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("vibecode:data:Data", name, None, opts)
@@ -34,12 +43,9 @@ class Data(pulumi.ComponentResource):
         op_ns = namespace(OPERATOR_NS, child)
         op_opts = pulumi.ResourceOptions(parent=self, depends_on=[op_ns])
         self.operator = helm_release(
-            "cloudnative-pg",
             charts.CLOUDNATIVE_PG,
             OPERATOR_NS,
-            {
-                "resources": hardening.resources("50m", "500m", "128Mi", "512Mi"),
-            },
+            {"resources": hardening.resources("50m", "500m", "128Mi", "512Mi")},
             op_opts,
         )
         network.default_deny("cnpg-system", OPERATOR_NS, op_opts)
@@ -52,7 +58,22 @@ class Data(pulumi.ComponentResource):
         )
 
         db_ns = namespace(DB_NS, child)
-        db_opts = pulumi.ResourceOptions(parent=self, depends_on=[db_ns, self.operator])
+        ns_opts = pulumi.ResourceOptions(parent=self, depends_on=[db_ns])
+        password = random.RandomPassword(
+            "vibecode-db-owner-password", length=40, special=False, opts=child
+        )
+        owner = k8s.core.v1.Secret(
+            OWNER_SECRET,
+            metadata={"name": OWNER_SECRET, "namespace": DB_NS},
+            type="kubernetes.io/basic-auth",
+            string_data={"username": OWNER, "password": password.result},
+            opts=ns_opts,
+        )
+        self.uri = password.result.apply(
+            lambda pw: f"postgresql://{OWNER}:{pw}@{DB_URI_HOST}:5432/{DATABASE}"
+        )
+        """The API's connection string; the Api component puts it in a Secret of its own."""
+        depends = [db_ns, self.operator, owner]
         spec: dict[str, object] = {
             "instances": cfg.database.instances,
             "imageName": cfg.database.image,
@@ -62,8 +83,9 @@ class Data(pulumi.ComponentResource):
             },
             "bootstrap": {
                 "initdb": {
-                    "database": "vibecode",
-                    "owner": "vibecode",
+                    "database": DATABASE,
+                    "owner": OWNER,
+                    "secret": {"name": OWNER_SECRET},
                     "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS vector"],
                 }
             },
@@ -90,42 +112,55 @@ class Data(pulumi.ComponentResource):
                 },
             },
         }
-        if cfg.database.backups.enabled:
-            spec["backup"] = {
-                "barmanObjectStore": {
-                    "destinationPath": cfg.database.backups.destination_path,
-                    "s3Credentials": {
-                        "accessKeyId": {"name": "vibecode-db-backup", "key": "ACCESS_KEY_ID"},
-                        "secretAccessKey": {
-                            "name": "vibecode-db-backup",
-                            "key": "SECRET_ACCESS_KEY",
-                        },
+        backups = cfg.database.backups
+        if backups.enabled:
+            keys = pulumi.Config("vibecode")
+            depends.append(
+                k8s.core.v1.Secret(
+                    BACKUP_SECRET,
+                    metadata={"name": BACKUP_SECRET, "namespace": DB_NS},
+                    string_data={
+                        "ACCESS_KEY_ID": keys.require_secret("backupAccessKeyId"),
+                        "SECRET_ACCESS_KEY": keys.require_secret("backupSecretAccessKey"),
                     },
+                    opts=ns_opts,
+                )
+            )
+            store: dict[str, object] = {
+                "destinationPath": backups.destination_path,
+                "s3Credentials": {
+                    "accessKeyId": {"name": BACKUP_SECRET, "key": "ACCESS_KEY_ID"},
+                    "secretAccessKey": {"name": BACKUP_SECRET, "key": "SECRET_ACCESS_KEY"},
                 },
-                "retentionPolicy": cfg.database.backups.retention,
             }
+            if backups.endpoint_url:
+                store["endpointURL"] = backups.endpoint_url
+            spec["backup"] = {
+                "barmanObjectStore": store,
+                "retentionPolicy": backups.retention,
+            }
+        db_opts = pulumi.ResourceOptions(parent=self, depends_on=depends)
         self.cluster = k8s.apiextensions.CustomResource(
-            CLUSTER,
+            DB_CLUSTER,
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata={"name": CLUSTER, "namespace": DB_NS},
+            metadata={"name": DB_CLUSTER, "namespace": DB_NS},
             spec=spec,
             opts=db_opts,
         )
-        if cfg.database.backups.enabled:
+        if backups.enabled:
             k8s.apiextensions.CustomResource(
                 "vibecode-db-nightly",
                 api_version="postgresql.cnpg.io/v1",
                 kind="ScheduledBackup",
                 metadata={"name": "vibecode-db-nightly", "namespace": DB_NS},
                 spec={
-                    "schedule": cfg.database.backups.schedule,
-                    "cluster": {"name": CLUSTER},
+                    "schedule": backups.schedule,
+                    "cluster": {"name": DB_CLUSTER},
                     "backupOwnerReference": "self",
                 },
                 opts=db_opts,
             )
-        ns_opts = pulumi.ResourceOptions(parent=self, depends_on=[db_ns])
         network.default_deny("vibecode-data", DB_NS, ns_opts)
         network.policy(
             "vibecode-data-traffic",
@@ -146,6 +181,4 @@ class Data(pulumi.ComponentResource):
             egress=[network.DNS_EGRESS, {"to": [{"podSelector": {}}]}, network.ANY_EXCEPT_METADATA],
             opts=ns_opts,
         )
-        # The app's connection string: CloudNativePG writes `<cluster>-app` with a `uri` key.
-        self.app_secret = f"{CLUSTER}-app"
-        self.register_outputs({"cluster": CLUSTER, "namespace": DB_NS})
+        self.register_outputs({"cluster": DB_CLUSTER, "namespace": DB_NS})

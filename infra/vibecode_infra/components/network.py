@@ -60,7 +60,17 @@ def default_deny(
     return policy(f"{prefix}-default-deny", namespace, ingress=[], egress=[], opts=opts)
 
 
-def allow_dns(
+def acme_solver(
     prefix: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
 ) -> k8s.networking.v1.NetworkPolicy:
-    return policy(f"{prefix}-allow-dns", namespace, egress=[DNS_EGRESS], opts=opts)
+    """cert-manager's HTTP-01 solver pods run in the namespace of the Ingress they prove and
+    listen on 8089 (charts.CERT_MANAGER): ingress-nginx must reach them there, nothing else."""
+    from .addresses import ACME_SOLVER_LABEL, ACME_SOLVER_PORT, INGRESS_NS
+
+    return policy(
+        f"{prefix}-acme-solver",
+        namespace,
+        pod_selector={"matchLabels": {ACME_SOLVER_LABEL: "true"}},
+        ingress=[{"from": [ns_selector(INGRESS_NS)], "ports": [{"port": ACME_SOLVER_PORT}]}],
+        opts=opts,
+    )

@@ -1,12 +1,11 @@
-"""The Datadog agent: a DaemonSet on every node, the Cluster Agent, and the WPA controller.
+"""The Datadog agent: a DaemonSet on every node, and the Cluster Agent.
 
 - Agent (Helm, pinned): logs from every container, APM on the node's port 8126, DogStatsD on the
   node's UDP 8125 (the API sends to `status.hostIP`), kube-state-metrics core, events; the
   `env` and `team` tags on everything it reports, so node metrics join the platform's dashboards.
-- Cluster Agent: the external metrics provider (what the autoscalers read), DatadogMetric CRDs,
-  the WatermarkPodAutoscaler informer, and workload autoscaling (DatadogPodAutoscaler) when the
-  stack chooses DPA.
-- WPA controller (Helm, pinned) when the stack chooses WPA.
+- Cluster Agent: the external metrics provider with DatadogMetric queries (what the API's HPA
+  reads; the chart's datadog-crds dependency installs the CRD), and its admission controller
+  (standard tags into labelled pods), whose webhook port (8000) the policy admits.
 - Keys from secret config into one Secret; the site from config. On KIND the kubelet serves a
   self-signed certificate, so TLS verification to it is off there and only there.
 
@@ -21,12 +20,15 @@ import pulumi_kubernetes as k8s
 from .. import hardening
 from ..config import StackConfig
 from . import charts, network
-from .edge import helm_release, namespace
+from .addresses import DATADOG_NS
+from .base import helm_release, namespace
 
-DATADOG_NS = "datadog"
 SECRET = "datadog-keys"  # noqa: S105 - the Secret's name, not a secret
 DOGSTATSD_PORT = 8125
 APM_PORT = 8126
+CLUSTER_AGENT_PORTS = (8443, 5005, 8000)
+"""External metrics server (the API server reads it), the cluster agent's own API (node agents
+and cluster checks), and the admission webhook (`clusterAgent.admissionController.port`)."""
 
 
 class DatadogAgent(pulumi.ComponentResource):
@@ -49,7 +51,6 @@ class DatadogAgent(pulumi.ComponentResource):
             },
             opts=child,
         )
-        wpa = dd.autoscaling.mode == "wpa"
         values = {
             "datadog": {
                 "site": dd.site,
@@ -69,8 +70,6 @@ class DatadogAgent(pulumi.ComponentResource):
                 },
                 "collectEvents": True,
                 "kubeStateMetricsCore": {"enabled": True},
-                "autoscaling": {"workload": {"enabled": dd.autoscaling.mode == "dpa"}},
-                "remoteConfiguration": {"enabled": dd.autoscaling.mode == "dpa"},
             },
             "clusterAgent": {
                 "enabled": True,
@@ -78,8 +77,8 @@ class DatadogAgent(pulumi.ComponentResource):
                 "metricsProvider": {
                     "enabled": True,
                     "useDatadogMetrics": True,
-                    "wpaController": wpa,
                 },
+                "admissionController": {"enabled": True, "port": 8000},
                 "resources": hardening.resources("100m", "500m", "128Mi", "512Mi"),
             },
             "agents": {
@@ -89,22 +88,11 @@ class DatadogAgent(pulumi.ComponentResource):
             },
         }
         self.release = helm_release(
-            "datadog",
             charts.DATADOG,
             DATADOG_NS,
             values,
             pulumi.ResourceOptions(parent=self, depends_on=[ns, keys]),
         )
-        if wpa:
-            self.wpa_controller: k8s.helm.v3.Release | None = helm_release(
-                "watermarkpodautoscaler",
-                charts.WATERMARK_POD_AUTOSCALER,
-                DATADOG_NS,
-                {"resources": hardening.resources("50m", "200m", "64Mi", "256Mi")},
-                child,
-            )
-        else:
-            self.wpa_controller = None
         network.default_deny("datadog", DATADOG_NS, child)
         network.policy(
             "datadog-traffic",
@@ -115,8 +103,7 @@ class DatadogAgent(pulumi.ComponentResource):
                     "ports": [
                         {"protocol": "UDP", "port": DOGSTATSD_PORT},
                         {"protocol": "TCP", "port": APM_PORT},
-                        {"protocol": "TCP", "port": 8443},
-                        {"protocol": "TCP", "port": 5005},
+                        *({"protocol": "TCP", "port": p} for p in CLUSTER_AGENT_PORTS),
                     ]
                 },
             ],
