@@ -85,6 +85,16 @@ def _ints(value: Any) -> Any:
     return value
 
 
+def _scrub(value: Any, secrets: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    if isinstance(value, str) and any(s in value for s in secrets):
+        return "(secret)"
+    return value
+
+
 MOCK_SECRETS = ("datadogApiKey", "datadogAppKey", "backupAccessKeyId", "backupSecretAccessKey")
 """Secret config a real stack sets with `pulumi config set --secret`; placeholders under mocks."""
 
@@ -120,6 +130,9 @@ def _run_program(
     from . import config
 
     recorded: list[tuple[str, str, dict[str, Any]]] = []
+    generated: set[str] = {"mock-" + key for key in MOCK_SECRETS}
+    """Secret values the mocks make up: Pulumi marks a RandomPassword's result secret, but the
+    mock engine does not, so they are masked wherever they reach (a chart's values)."""
 
     class Recorder(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
@@ -130,8 +143,9 @@ def _run_program(
             if "apiVersion" in outputs:  # CustomResource.api_version resolves from outputs
                 outputs["api_version"] = outputs["apiVersion"]
             if args.typ == "random:index/randomPassword:RandomPassword":
-                outputs["result"] = "x" * int(args.inputs.get("length", 16))
-                outputs["bcryptHash"] = "$2a$10$" + "x" * 53
+                outputs["result"] = f"mock-secret-{len(generated):04d}-" + "x" * 32
+                outputs["bcryptHash"] = f"$2a$10$mock{len(generated):04d}" + "x" * 45
+                generated.update((outputs["result"], outputs["bcryptHash"]))
             return f"{args.name}-id", outputs
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, None]:
@@ -161,12 +175,13 @@ def _run_program(
         os.chdir(cwd)
     manifests, releases, datadog = [], [], []
     for typ, name, inputs in recorded:
+        clean = _scrub(_ints(inputs), generated)
         if typ == "kubernetes:helm.sh/v3:Release":
-            releases.append({**_ints(inputs), "resourceName": name})
+            releases.append({**clean, "resourceName": name})
         elif typ.startswith("kubernetes:") and "apiVersion" in inputs:
-            manifests.append(_ints(inputs))
+            manifests.append(clean)
         elif typ.startswith("datadog:"):
-            datadog.append({**_ints(inputs), "resourceType": typ, "resourceName": name})
+            datadog.append({**clean, "resourceType": typ, "resourceName": name})
     return manifests, releases, len(cfg.all_workspaces(root)), datadog
 
 
@@ -306,6 +321,22 @@ def releases_of(recorded: list[dict[str, Any]]) -> list[Release]:
     ]
 
 
+def releases_from_report(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report's releases back in the recorded form (to re-check a rendered stack)."""
+    return [
+        {
+            "resourceName": e["resource"],
+            "name": e["releaseName"],
+            "chart": e["chart"],
+            "version": e["version"],
+            "repositoryOpts": {"repo": e["repo"]},
+            "namespace": e["namespace"],
+            "values": e["values"],
+        }
+        for e in entries
+    ]
+
+
 def cluster_of(
     manifests: list[dict[str, Any]], releases: list[dict[str, Any]], cfg: Any
 ) -> Cluster:
@@ -332,6 +363,7 @@ def release_report(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
     would be generated), with the values we give it (secrets masked)."""
     return [
         {
+            "resource": r.resource,
             "repo": r.repo,
             "chart": r.chart,
             "version": r.version,

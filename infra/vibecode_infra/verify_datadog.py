@@ -130,9 +130,7 @@ def check(
     expected = [] if mode == "none" else [f"vibecode-api-{cfg.api.active_color}"]
     if targets != expected:
         failures.append(f"autoscaler targets {targets}, expected {expected} (mode {mode})")
-    metrics = {
-        m["metadata"]["name"]: m for m in manifests if m["kind"] == "DatadogMetric"
-    }
+    metrics = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "DatadogMetric"}
     for m in scalers:
         for metric in m.get("spec", {}).get("metrics", []):
             name = ((metric.get("external") or {}).get("metric") or {}).get("name", "")

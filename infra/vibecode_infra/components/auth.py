@@ -33,7 +33,7 @@ from .addresses import API_NS, AUTH_NS, AUTH_PORT, INGRESS_NS
 from .base import helm_release, namespace
 
 SECRETS = "authelia-secrets"
-USERS_SECRET = "authelia-users"
+USERS_SECRET = "authelia-users"  # noqa: S105 - a Secret's name
 USERS_FILE = "users_database.yml"
 USERS_PATH = f"/secrets/{USERS_SECRET}/{USERS_FILE}"
 ADMIN_GROUP = "vibecode-admins"

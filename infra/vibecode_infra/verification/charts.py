@@ -98,13 +98,25 @@ def ingress_nginx(cluster: Cluster, r: Release, name: str) -> None:
         "app.kubernetes.io/component": "controller",
     }
     cluster.pods.append(
-        _pod(ns, f"{full}-controller", labels, _get(v, "controller.podSecurityContext") or {},
-             ctx, f"chart {name}", ports=ports)
+        _pod(
+            ns,
+            f"{full}-controller",
+            labels,
+            _get(v, "controller.podSecurityContext") or {},
+            ctx,
+            f"chart {name}",
+            ports=ports,
+        )
     )
     cluster.pods.append(
-        _pod(ns, f"{full}-admission-patch", {**labels, "app.kubernetes.io/component":
-             "admission-webhook"}, RESTRICTED_POD, {**RESTRICTED_CONTAINER, "runAsNonRoot": True},
-             f"chart {name}")
+        _pod(
+            ns,
+            f"{full}-admission-patch",
+            {**labels, "app.kubernetes.io/component": "admission-webhook"},
+            RESTRICTED_POD,
+            {**RESTRICTED_CONTAINER, "runAsNonRoot": True},
+            f"chart {name}",
+        )
     )
     if _get(v, "controller.proxySetHeaders"):
         cluster.configmaps[(ns, f"{full}-custom-proxy-headers")] = f"chart {name}"
@@ -209,8 +221,11 @@ def datadog(cluster: Cluster, r: Release, name: str) -> None:
     datadog-crds 1.7.2 dependency when `clusterAgent.metricsProvider.useDatadogMetrics`."""
     v, ns = r.values, r.namespace
     full = _fullname(name, "datadog")
-    secrets = [s for s in (_get(v, "datadog.apiKeyExistingSecret"),
-                           _get(v, "datadog.appKeyExistingSecret")) if s]
+    secrets = [
+        s
+        for s in (_get(v, "datadog.apiKeyExistingSecret"), _get(v, "datadog.appKeyExistingSecret"))
+        if s
+    ]
     ports: list[dict[str, Any]] = []
     if _get(v, "datadog.dogstatsd.useHostPort", False):
         port = int(_get(v, "datadog.dogstatsd.port") or 8125)
@@ -219,9 +234,17 @@ def datadog(cluster: Cluster, r: Release, name: str) -> None:
         port = int(_get(v, "datadog.apm.port") or 8126)
         ports.append({"containerPort": port, "hostPort": port, "protocol": "TCP"})
     cluster.pods.append(
-        _pod(ns, f"{full}-agent", {"app": full}, {}, {}, f"chart {name}", ports=ports,
-             volumes=[{"name": "procdir", "hostPath": {"path": "/proc"}}],
-             env_from_secrets=secrets)
+        _pod(
+            ns,
+            f"{full}-agent",
+            {"app": full},
+            {},
+            {},
+            f"chart {name}",
+            ports=ports,
+            volumes=[{"name": "procdir", "hostPath": {"path": "/proc"}}],
+            env_from_secrets=secrets,
+        )
     )
     admission = int(_get(v, "clusterAgent.admissionController.port") or 8000)
     if _get(v, "clusterAgent.enabled", True):
@@ -231,10 +254,16 @@ def datadog(cluster: Cluster, r: Release, name: str) -> None:
             Service(ns, f"{full}-cluster-agent-admission-controller", {443}, f"chart {name}"),
         ]
         cluster.pods.append(
-            _pod(ns, f"{full}-cluster-agent", {"app": f"{full}-cluster-agent"}, {}, {},
-                 f"chart {name}",
-                 ports=[{"containerPort": p} for p in (5005, 8443, admission)],
-                 env_from_secrets=secrets)
+            _pod(
+                ns,
+                f"{full}-cluster-agent",
+                {"app": f"{full}-cluster-agent"},
+                {},
+                {},
+                f"chart {name}",
+                ports=[{"containerPort": p} for p in (5005, 8443, admission)],
+                env_from_secrets=secrets,
+            )
         )
     if _get(v, "clusterAgent.metricsProvider.useDatadogMetrics", False):
         cluster.crds.add(("datadoghq.com/v1alpha1", "DatadogMetric"))

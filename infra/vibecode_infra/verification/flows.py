@@ -5,11 +5,12 @@ a pod that will never run."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import StackConfig
 from ..components.addresses import API_NS, AUTH_NS, DATADOG_NS, DB_NS, INGRESS_NS, OPERATOR_NS
+from ..config import StackConfig
 from .model import Cluster, Pod
 from .netpol import Endpoint, decide
 
@@ -75,7 +76,9 @@ def matrix(cluster: Cluster, cfg: StackConfig) -> list[Flow]:
     ]
     flows = [
         Flow("internet → ingress-nginx (https)", internet, ingress, 443, "TCP", True),
-        Flow("internet → ingress-nginx (http, redirect and ACME)", internet, ingress, 80, "TCP", True),
+        Flow(
+            "internet → ingress-nginx (http, redirect and ACME)", internet, ingress, 80, "TCP", True
+        ),
         Flow("ingress-nginx → api", ingress, api, 8000, "TCP", True),
         Flow("ingress-nginx → authelia", ingress, authelia, 9091, "TCP", True),
         Flow("api → authelia (owner check)", api, authelia, 9091, "TCP", True),
@@ -85,21 +88,37 @@ def matrix(cluster: Cluster, cfg: StackConfig) -> list[Flow]:
         Flow("api → cloud metadata", api, Endpoint("metadata", ip=METADATA), 80, "TCP", False),
         Flow(
             "cnpg operator → database (status)",
-            _ep("cnpg operator", _pod(cluster, OPERATOR_NS, **{"app.kubernetes.io/name": "cloudnative-pg"})),
-            db, 8000, "TCP", True,
+            _ep(
+                "cnpg operator",
+                _pod(cluster, OPERATOR_NS, **{"app.kubernetes.io/name": "cloudnative-pg"}),
+            ),
+            db,
+            8000,
+            "TCP",
+            True,
         ),
         Flow(
             "kubernetes API → cnpg webhook",
             apiserver,
-            _ep("cnpg operator", _pod(cluster, OPERATOR_NS, **{"app.kubernetes.io/name": "cloudnative-pg"})),
-            9443, "TCP", True,
+            _ep(
+                "cnpg operator",
+                _pod(cluster, OPERATOR_NS, **{"app.kubernetes.io/name": "cloudnative-pg"}),
+            ),
+            9443,
+            "TCP",
+            True,
         ),
         Flow("kubernetes API → ingress-nginx admission", apiserver, ingress, 8443, "TCP", True),
         Flow(
             "kubernetes API → cert-manager webhook",
             apiserver,
-            _ep("cert-manager webhook", _pod(cluster, "cert-manager", **{"app.kubernetes.io/component": "webhook"})),
-            10250, "TCP", True,
+            _ep(
+                "cert-manager webhook",
+                _pod(cluster, "cert-manager", **{"app.kubernetes.io/component": "webhook"}),
+            ),
+            10250,
+            "TCP",
+            True,
         ),
     ]
     for ns in sorted({p.namespace for p in cluster.pods if p.ours}):
@@ -112,15 +131,35 @@ def matrix(cluster: Cluster, cfg: StackConfig) -> list[Flow]:
             Flow(f"{ws.label} → api pods directly", ws, api, 8000, "TCP", False),
             Flow(f"{ws.label} → database", ws, db, 5432, "TCP", False),
             Flow(f"{ws.label} → authelia", ws, authelia, 9091, "TCP", False),
-            Flow(f"{ws.label} → cloud metadata", ws, Endpoint("metadata", ip=METADATA), 80, "TCP", False),
-            Flow(f"{ws.label} → private network", ws, Endpoint("private", ip=PRIVATE), 443, "TCP", False),
+            Flow(
+                f"{ws.label} → cloud metadata",
+                ws,
+                Endpoint("metadata", ip=METADATA),
+                80,
+                "TCP",
+                False,
+            ),
+            Flow(
+                f"{ws.label} → private network",
+                ws,
+                Endpoint("private", ip=PRIVATE),
+                443,
+                "TCP",
+                False,
+            ),
         ]
-    for a, b in zip(workspaces, workspaces[1:], strict=False):
+    for a, b in itertools.pairwise(workspaces):
         flows.append(Flow(f"{a.label} → {b.label}", a, b, 8080, "TCP", False))
     for solver in (p for p in cluster.pods if p.source == "cert-manager"):
         flows.append(
-            Flow(f"ingress-nginx → ACME solver in {solver.namespace}", ingress,
-                 Endpoint("solver", pod=solver), 8089, "TCP", True)
+            Flow(
+                f"ingress-nginx → ACME solver in {solver.namespace}",
+                ingress,
+                Endpoint("solver", pod=solver),
+                8089,
+                "TCP",
+                True,
+            )
         )
     if cfg.datadog.enabled:
         agent = _pod(cluster, DATADOG_NS, app="datadog")
@@ -131,11 +170,30 @@ def matrix(cluster: Cluster, cfg: StackConfig) -> list[Flow]:
         flows += [
             Flow("api → datadog agent (DogStatsD)", api, via_node, 8125, "UDP", True),
             Flow("api → datadog agent (traces)", api, via_node, 8126, "TCP", True),
-            Flow("kubernetes API → cluster agent (external metrics)", apiserver,
-                 _ep("cluster agent", cluster_agent), 8443, "TCP", True),
-            Flow("kubernetes API → cluster agent (admission webhook)", apiserver,
-                 _ep("cluster agent", cluster_agent), 8000, "TCP", True),
-            Flow("datadog agent → database metrics", _ep("datadog agent", agent), db, 9187, "TCP", True),
+            Flow(
+                "kubernetes API → cluster agent (external metrics)",
+                apiserver,
+                _ep("cluster agent", cluster_agent),
+                8443,
+                "TCP",
+                True,
+            ),
+            Flow(
+                "kubernetes API → cluster agent (admission webhook)",
+                apiserver,
+                _ep("cluster agent", cluster_agent),
+                8000,
+                "TCP",
+                True,
+            ),
+            Flow(
+                "datadog agent → database metrics",
+                _ep("datadog agent", agent),
+                db,
+                9187,
+                "TCP",
+                True,
+            ),
         ]
     return flows
 

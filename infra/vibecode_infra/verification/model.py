@@ -71,9 +71,7 @@ class Cluster:
     """What a model found it cannot render (an unknown chart, a generated release name)."""
 
     def service(self, namespace: str, name: str) -> Service | None:
-        return next(
-            (s for s in self.services if s.namespace == namespace and s.name == name), None
-        )
+        return next((s for s in self.services if s.namespace == namespace and s.name == name), None)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.manifests if m["kind"] == kind]

@@ -71,8 +71,9 @@ def _peer_matches(cluster: Cluster, peer: dict[str, Any], policy_ns: str, other:
     return pod.namespace == policy_ns and matches(peer.get("podSelector"), pod.labels)
 
 
-def _port_matches(rule_ports: list[dict[str, Any]] | None, target: Pod | None, port: int,
-                  protocol: str) -> bool:
+def _port_matches(
+    rule_ports: list[dict[str, Any]] | None, target: Pod | None, port: int, protocol: str
+) -> bool:
     if not rule_ports:
         return True
     for p in rule_ports:
@@ -96,11 +97,19 @@ def _port_matches(rule_ports: list[dict[str, Any]] | None, target: Pod | None, p
     return False
 
 
-def _allowed(cluster: Cluster, pod: Pod, direction: str, other: Endpoint, port: int,
-             protocol: str, target: Pod | None) -> tuple[bool, str]:
+def _allowed(
+    cluster: Cluster,
+    pod: Pod,
+    direction: str,
+    other: Endpoint,
+    port: int,
+    protocol: str,
+    target: Pod | None,
+) -> tuple[bool, str]:
     kind = "Ingress" if direction == "ingress" else "Egress"
     selecting = [
-        p for p in cluster.policies
+        p
+        for p in cluster.policies
         if p["metadata"].get("namespace") == pod.namespace
         and matches(p["spec"].get("podSelector", {}), pod.labels)
         and kind in p["spec"].get("policyTypes", ["Ingress"])
@@ -120,8 +129,9 @@ def _allowed(cluster: Cluster, pod: Pod, direction: str, other: Endpoint, port: 
     return False, f"no {kind.lower()} rule in {pod.namespace} admits it"
 
 
-def decide(cluster: Cluster, src: Endpoint, dst: Endpoint, port: int,
-           protocol: str = "TCP") -> tuple[bool, str]:
+def decide(
+    cluster: Cluster, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP"
+) -> tuple[bool, str]:
     """Whether the policies let `src` open `port` on `dst`, and why not."""
     if src.pod is not None:
         ok, why = _allowed(cluster, src.pod, "egress", dst, port, protocol, dst.pod)

@@ -80,7 +80,11 @@ def render(cluster: Cluster) -> None:
             "containers": [
                 {
                     "name": "postgres",
-                    "ports": [{"containerPort": 5432}, {"containerPort": 9187}, {"containerPort": 8000}],
+                    "ports": [
+                        {"containerPort": 5432},
+                        {"containerPort": 9187},
+                        {"containerPort": 8000},
+                    ],
                     "securityContext": RESTRICTED_CONTEXT,
                 }
             ],

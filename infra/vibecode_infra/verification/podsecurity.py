@@ -68,8 +68,10 @@ def restricted(spec: dict[str, Any]) -> list[str]:
         name = c.get("name", "?")
         if ctx.get("allowPrivilegeEscalation") is not False:
             found.append(f"container {name} does not set allowPrivilegeEscalation: false")
-        if not (ctx.get("runAsNonRoot") or (pod_ctx.get("runAsNonRoot") and ctx.get(
-            "runAsNonRoot") is not False)):
+        if not (
+            ctx.get("runAsNonRoot")
+            or (pod_ctx.get("runAsNonRoot") and ctx.get("runAsNonRoot") is not False)
+        ):
             found.append(f"container {name} does not run as non-root (runAsNonRoot)")
         if 0 in (ctx.get("runAsUser"), pod_ctx.get("runAsUser")):
             found.append(f"container {name} runs as uid 0")
@@ -81,8 +83,10 @@ def restricted(spec: dict[str, Any]) -> list[str]:
             found.append(f"container {name} does not drop ALL capabilities")
         extra = set(caps.get("add", [])) - {"NET_BIND_SERVICE"}
         if extra:
-            found.append(f"container {name} adds {', '.join(sorted(extra))} (restricted allows "
-                         "only NET_BIND_SERVICE)")
+            found.append(
+                f"container {name} adds {', '.join(sorted(extra))} (restricted allows "
+                "only NET_BIND_SERVICE)"
+            )
     return found
 
 

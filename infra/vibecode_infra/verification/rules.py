@@ -132,7 +132,9 @@ def workloads(ctx: Context) -> list[str]:
         template = _get(m, "spec.template.metadata.labels") or {}
         for tag in TAGS:
             if tag not in labels or tag not in template:
-                failures.append(f"{_ident(m)}: Datadog tag {tag} missing on the workload or its pods")
+                failures.append(
+                    f"{_ident(m)}: Datadog tag {tag} missing on the workload or its pods"
+                )
     return failures
 
 
@@ -192,8 +194,10 @@ def workspace_quotas(ctx: Context) -> list[str]:
                     + (f" plus {headroom} for cert-manager's HTTP-01 solver" if acme else "")
                 )
         if str(hard.get("requests.storage")) != res.storage:
-            failures.append(f"{ns}: quota requests.storage is {hard.get('requests.storage')}, "
-                            f"the tier says {res.storage}")
+            failures.append(
+                f"{ns}: quota requests.storage is {hard.get('requests.storage')}, "
+                f"the tier says {res.storage}"
+            )
     return failures
 
 
@@ -204,7 +208,10 @@ def blue_green(ctx: Context) -> list[str]:
     if not {"vibecode-api-blue", "vibecode-api-green"} <= deploys:
         failures.append("api: blue and green Deployments are both required")
     active = [s for s in ctx.of_kind("Service") if s["metadata"]["name"] == "vibecode-api"]
-    if not active or active[0]["spec"]["selector"].get("vibecode.dev/color") != ctx.cfg.api.active_color:
+    if (
+        not active
+        or active[0]["spec"]["selector"].get("vibecode.dev/color") != ctx.cfg.api.active_color
+    ):
         failures.append(f"api: the active Service must select {ctx.cfg.api.active_color}")
     return failures
 
@@ -259,7 +266,11 @@ def references(ctx: Context) -> list[str]:
         for kind, name in _referenced(pod.spec):
             if (pod.namespace, name) not in known[kind]:
                 elsewhere = sorted(ns for ns, n in known[kind] if n == name)
-                hint = f" (it exists in {', '.join(elsewhere)}; a pod reads only its own)" if elsewhere else ""
+                hint = (
+                    f" (it exists in {', '.join(elsewhere)}; a pod reads only its own)"
+                    if elsewhere
+                    else ""
+                )
                 failures.append(
                     f"{pod.who}: {kind} {name} does not exist in namespace {pod.namespace}{hint}"
                 )
@@ -330,7 +341,9 @@ def pod_security(ctx: Context) -> list[str]:
         labels = ctx.cluster.namespaces.get(pod.namespace, {})
         level = labels.get("pod-security.kubernetes.io/enforce", "privileged")
         for problem in podsecurity.violations(level, pod.spec):
-            failures.append(f"{pod.who}: Pod Security {level} of {pod.namespace} refuses it: {problem}")
+            failures.append(
+                f"{pod.who}: Pod Security {level} of {pod.namespace} refuses it: {problem}"
+            )
     return failures
 
 
@@ -339,7 +352,9 @@ def image_pull(ctx: Context) -> list[str]:
     failures = []
     for pod in (p for p in ctx.cluster.pods if p.ours):
         for c in pod.spec.get("containers", []) + pod.spec.get("initContainers", []):
-            policy = c.get("imagePullPolicy", "IfNotPresent" if ":" in c.get("image", ":") else "Always")
+            policy = c.get(
+                "imagePullPolicy", "IfNotPresent" if ":" in c.get("image", ":") else "Always"
+            )
             if ctx.cfg.kind and policy == "Always":
                 failures.append(
                     f"{pod.who} container {c['name']}: imagePullPolicy Always on KIND ignores "
@@ -361,7 +376,9 @@ def workspace_ownership(ctx: Context) -> list[str]:
         ns = workspace_namespace(spec.user, spec.workspace)
         wanted = workspace_authz_url(user_namespace(spec.user))
         for ing in ctx.in_ns("Ingress", ns):
-            url = (ing["metadata"].get("annotations") or {}).get("nginx.ingress.kubernetes.io/auth-url")
+            url = (ing["metadata"].get("annotations") or {}).get(
+                "nginx.ingress.kubernetes.io/auth-url"
+            )
             if url != wanted:
                 failures.append(
                     f"{_ident(ing)}: auth-url {url} does not check that the caller owns the "
@@ -373,11 +390,14 @@ def workspace_ownership(ctx: Context) -> list[str]:
             if "--auth" in args and args[args.index("--auth") + 1] == "none":
                 # Safe only behind the owner check, with nothing but ingress-nginx admitted.
                 ingress_rules = [
-                    r for p in ctx.in_ns("NetworkPolicy", pod.namespace)
+                    r
+                    for p in ctx.in_ns("NetworkPolicy", pod.namespace)
                     for r in p["spec"].get("ingress", []) or []
                 ]
                 if any(not r.get("from") for r in ingress_rules):
-                    failures.append(f"{pod.who}: code-server without auth admits traffic from anywhere")
+                    failures.append(
+                        f"{pod.who}: code-server without auth admits traffic from anywhere"
+                    )
     return failures
 
 
@@ -432,7 +452,9 @@ def proxy_secret(ctx: Context) -> list[str]:
             "API would trust Remote-User from any pod of a trusted range (on a CNI that ignores "
             "NetworkPolicy, any pod is any user)"
         )
-    for pod in (p for p in ctx.cluster.pods if p.ours and p.labels.get("app.kubernetes.io/name") == "api"):
+    for pod in (
+        p for p in ctx.cluster.pods if p.ours and p.labels.get("app.kubernetes.io/name") == "api"
+    ):
         env = {e["name"]: e for c in pod.spec.get("containers", []) for e in c.get("env", [])}
         if "secretKeyRef" not in (env.get("VIBE_PROXY_SECRET", {}).get("valueFrom") or {}):
             failures.append(f"{pod.who}: VIBE_PROXY_SECRET does not come from a Secret")
@@ -522,6 +544,11 @@ def custom_resources(ctx: Context) -> list[str]:
     return failures
 
 
+DEFAULT_EXTENSIONS = "/home/coder/.local/share/code-server/extensions"
+"""Where code-server keeps extensions without `--extensions-dir`."""
+TMP = "/tmp"  # noqa: S108 - a mount path in the pod, not ours
+
+
 @rule("the workspace volume hides nothing the image needs")
 def workspace_home(ctx: Context) -> list[str]:
     failures = []
@@ -531,8 +558,12 @@ def workspace_home(ctx: Context) -> list[str]:
                 continue
             mounts = [v["mountPath"] for v in c.get("volumeMounts", [])]
             args = c.get("args", [])
-            extensions = args[args.index("--extensions-dir") + 1] if "--extensions-dir" in args else "/home/coder/.local/share/code-server/extensions"
-            if any(extensions.startswith(m.rstrip("/") + "/") for m in mounts if m != "/tmp"):
+            extensions = (
+                args[args.index("--extensions-dir") + 1]
+                if "--extensions-dir" in args
+                else DEFAULT_EXTENSIONS
+            )
+            if any(extensions.startswith(m.rstrip("/") + "/") for m in mounts if m != TMP):
                 failures.append(
                     f"{pod.who}: the extensions dir {extensions} is under a volume mount, which "
                     "hides the extensions installed in the image"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
@@ -25,7 +25,7 @@ OWNER_PATTERN = r"^user-[a-z0-9-]{1,58}$"
     },
 )
 async def workspace_authz(
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
     owner: Annotated[
         str, Parameter(pattern=OWNER_PATTERN, description="the owner's user namespace")
