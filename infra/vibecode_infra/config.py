@@ -195,6 +195,9 @@ class InitialAdmin(_Model):
 class Auth(_Model):
     admin: InitialAdmin = InitialAdmin()
     users: list[AuthUser] = []
+    policy: Literal["two_factor", "one_factor"] = "two_factor"
+    """What the platform's hosts require. `one_factor` exists for scripted sign-ins on a
+    throwaway KIND cluster (tests/kind); prod refuses it."""
 
     @model_validator(mode="after")
     def _unique(self) -> Auth:
@@ -244,6 +247,12 @@ class StackConfig(_Model):
     datadog: Datadog = Datadog()
     auth: Auth = Auth()
     network: Network = Network()
+
+    @model_validator(mode="after")
+    def _prod_two_factor(self) -> StackConfig:
+        if self.environment == "prod" and self.auth.policy != "two_factor":
+            raise ValueError("auth.policy must be two_factor in prod")
+        return self
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -597,3 +597,11 @@ def test_kubernetes_policy_semantics(dev: Any) -> None:
         }
     )
     assert not decide(cluster, ea, eb, 8080)[0]
+
+
+def test_the_workspace_image_puts_extensions_and_the_skeleton_where_the_pod_looks() -> None:
+    from vibecode_infra.components.workspace import EXTENSIONS_DIR, SKELETON
+
+    dockerfile = (ROOT / "services/workspace/Dockerfile").read_text()
+    assert f"--extensions-dir {EXTENSIONS_DIR} --install-extension" in dockerfile
+    assert f"mkdir -p {EXTENSIONS_DIR} {SKELETON}/project" in dockerfile

@@ -1,4 +1,5 @@
-"""Tests against a real Kubernetes cluster (KIND). Opt-in: they need Docker, kind and kubectl.
+"""Tests against a real Kubernetes cluster (KIND). Opt-in: they need Docker, kind, kubectl, Helm
+(Calico's chart) and the Pulumi CLI.
 
 Run with `pytest -m kind` after `vibe kind up` (or any cluster in KUBECONFIG). Everything here
 skips, naming what is missing, when there is no reachable cluster.
@@ -13,7 +14,7 @@ import pytest
 
 
 def _missing() -> str | None:
-    for tool in ("docker", "kind", "kubectl", "pulumi"):
+    for tool in ("docker", "kind", "kubectl", "helm", "pulumi"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     try:

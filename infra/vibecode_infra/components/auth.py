@@ -65,7 +65,7 @@ def users_file(cfg: StackConfig, admin_hash: str) -> str:
 def access_rules(cfg: StackConfig) -> list[dict[str, Any]]:
     return [
         {"domain": [cfg.host("app")], "resources": ["^/api/health.*$"], "policy": "bypass"},
-        {"domain": [cfg.host("app"), f"*.{cfg.domain}"], "policy": "two_factor"},
+        {"domain": [cfg.host("app"), f"*.{cfg.domain}"], "policy": cfg.auth.policy},
     ]
 
 
