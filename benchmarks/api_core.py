@@ -1,6 +1,6 @@
 """API core: start-to-ready (embedded database included), probe throughput per ASGI server,
 and idle memory. Targets from issue 2: ready <= 3 s, idle RSS <= 128 MiB (the one API memory
-limit, `vibecode_platform.telemetry.API_RSS_LIMIT_BYTES`)."""
+limit, `vibecode_core.metric_names.API_RSS_LIMIT_BYTES`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
-from vibecode_platform.telemetry import API_RSS_LIMIT_BYTES
+from vibecode_core.metric_names import API_RSS_LIMIT_BYTES
 
 from ._harness import Area, Row, Server, api_argv, wrk
 

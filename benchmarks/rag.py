@@ -86,7 +86,9 @@ def _questions(n: int) -> list[str]:
 
 def _embedding_throughput(quick: bool) -> tuple[float, float, int, list[float]]:
     """Tokens/s and chunks/s over chunk-sized texts, and the ms of each lone search query."""
-    from vibecode_api.rag.embedder import MAX_TOKENS, LocalEmbedder, Tokens
+    from vibecode_api.rag.embedder import Tokens
+    from vibecode_api.rag.local_embedder import LocalEmbedder
+    from vibecode_api.rag.model_files import MAX_TOKENS
 
     texts = _prose(300 if quick else 1200)
     # Count what the model actually processes: at most MAX_TOKENS with the special tokens.

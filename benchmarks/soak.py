@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from vibecode_core.metric_names import API_RSS_LIMIT_BYTES
 from vibecode_loadtests.run import SOAK_GROWTH, minute_ends, p99_history, rss_history
-from vibecode_platform.telemetry import API_RSS_LIMIT_BYTES
 
 from ._harness import Area, Row, run_command
 

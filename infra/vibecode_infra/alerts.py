@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vibecode_platform import telemetry as t
+from vibecode_core import metric_names as t
 
 from .config import StackConfig
 

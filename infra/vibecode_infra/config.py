@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from vibecode_platform.tenancy import TierName
+from vibecode_core.tenancy import TierName
 
 Color = Literal["blue", "green"]
 

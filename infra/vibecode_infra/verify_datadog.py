@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vibecode_platform import telemetry
+from vibecode_core import metric_names
 
 from . import alerts
 from .config import StackConfig
@@ -21,7 +21,7 @@ INTEGRATION_PREFIXES = ("kubernetes.", "kubernetes_state.", "system.")
 
 
 def _known(metric: str) -> bool:
-    return metric in telemetry.ALL or metric.startswith(INTEGRATION_PREFIXES)
+    return metric in metric_names.ALL or metric.startswith(INTEGRATION_PREFIXES)
 
 
 def check(
@@ -144,7 +144,7 @@ def check(
                 failures.append(f"DatadogMetric {dm}: {err}")
                 continue
             if ns != metrics[dm]["metadata"].get("namespace") or any(
-                f not in telemetry.ALL for f in found
+                f not in metric_names.ALL for f in found
             ):
                 failures.append(f"DatadogMetric {dm}: {found} is not ours, or not in {ns}")
     return failures

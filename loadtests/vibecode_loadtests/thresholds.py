@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vibecode_platform.telemetry import API_RSS_LIMIT_BYTES
+from vibecode_core.metric_names import API_RSS_LIMIT_BYTES
 
 SEED_ERROR_RATIO = 0.10
 SEED_AVG_MS = 5000.0

@@ -1,3 +1,3 @@
-"""VibeCode platform: the tenancy model shared by the API and the infra program, and the CLI."""
+"""The `vibe` CLI (`vibecode_platform.cli`); the shared core is the `vibecode_core` distribution."""
 
 __version__ = "0.1.0"

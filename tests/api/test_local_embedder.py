@@ -12,12 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-from vibecode_api.rag.embedder import (
-    LocalEmbedder,
-    default_threads,
-    embed_tokens,
-    model_path,
-)
+from vibecode_api.rag.local_embedder import LocalEmbedder, default_threads, embed_tokens
+from vibecode_api.rag.model_files import model_path
 from vibecode_api.rag.quantized import runtime_model
 
 from .rag_corpus import FILES, QUESTIONS

@@ -163,7 +163,7 @@ def test_file_size_over_the_tier_limit_is_413_with_the_limit(make_client: Any) -
 def test_files_per_workspace_and_chunk_quotas_refuse_whole(
     make_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vibecode_platform import tenancy
+    from vibecode_core import tenancy
 
     small = tenancy.Tier(
         **{

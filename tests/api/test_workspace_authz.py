@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from vibecode_platform.tenancy import user_namespace
+from vibecode_core.tenancy import user_namespace
 
 from .conftest import as_user
 

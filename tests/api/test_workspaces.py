@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from vibecode_platform.tenancy import workspace_namespace
+from vibecode_core.tenancy import workspace_namespace
 
 from .conftest import as_user
 

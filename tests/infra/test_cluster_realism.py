@@ -234,7 +234,7 @@ def test_always_on_kind_is_caught(dev: Any) -> None:
 
 # -- 7: ownership ----------------------------------------------------------------------------
 def test_workspace_ingresses_ask_the_owner_check_for_their_owner(rendered: Any) -> None:
-    from vibecode_platform.tenancy import user_namespace, workspace_namespace
+    from vibecode_core.tenancy import user_namespace, workspace_namespace
 
     name, _, ms = rendered
     cfg = config.parse(stack_values(name, ROOT, 2, {}))
@@ -348,7 +348,7 @@ def test_prod_admits_the_acme_solver_everywhere_it_runs(prod: Any) -> None:
 def test_a_namespace_that_refuses_the_solver_or_has_no_room_for_it_is_caught(prod: Any) -> None:
     def old(ms: list[dict[str, Any]], releases: list[dict[str, Any]]) -> None:
         ms[:] = [m for m in ms if not m["metadata"]["name"].endswith("-acme-solver")]
-        from vibecode_platform.tenancy import tier
+        from vibecode_core.tenancy import tier
 
         for m in ms:
             if m["kind"] == "ResourceQuota":

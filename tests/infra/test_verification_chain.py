@@ -96,7 +96,7 @@ def test_blue_green_services_select_the_configured_colours(
 def test_workspaces_get_quota_from_their_tier_and_sessions_own_replicas(
     stack: tuple[str, dict[str, Any], Path],
 ) -> None:
-    from vibecode_platform.tenancy import tier, workspace_namespace
+    from vibecode_core.tenancy import tier, workspace_namespace
 
     name, _, out = stack
     ms = manifests(out)

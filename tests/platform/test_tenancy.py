@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vibecode_platform.tenancy import (
+from vibecode_core.tenancy import (
     QUOTA_NAMES,
     TIERS,
     GiB,

@@ -22,7 +22,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from vibecode_platform import telemetry
+from vibecode_core import metric_names
 
 from ..config import StackConfig
 
@@ -35,7 +35,7 @@ def _quantity(value: float) -> str:
 
 
 def metric_query(cfg: StackConfig) -> str:
-    return f"avg:{telemetry.ACTIVE_SESSIONS}{{env:{cfg.environment},service:vibecode-api}}"
+    return f"avg:{metric_names.ACTIVE_SESSIONS}{{env:{cfg.environment},service:vibecode-api}}"
 
 
 def hpa_spec(cfg: StackConfig, namespace: str, deployment: str) -> dict[str, Any]:

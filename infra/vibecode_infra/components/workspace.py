@@ -22,8 +22,8 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from vibecode_platform.tenancy import WorkspaceResources, user_namespace, workspace_namespace
-from vibecode_platform.tenancy import tier as tier_of
+from vibecode_core.tenancy import WorkspaceResources, user_namespace, workspace_namespace
+from vibecode_core.tenancy import tier as tier_of
 
 from .. import hardening
 from ..config import StackConfig

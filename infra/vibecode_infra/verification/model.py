@@ -69,6 +69,16 @@ class Cluster:
     releases: list[Release] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """What a model found it cannot render (an unknown chart, a generated release name)."""
+    _by_namespace: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    _indexed: int = field(default=0, repr=False)
+
+    def policies_in(self, namespace: str) -> list[dict[str, Any]]:
+        """The NetworkPolicies of one namespace (indexed once: flows ask per pod)."""
+        if self._by_namespace is None or self._indexed != len(self.policies):
+            self._by_namespace, self._indexed = {}, len(self.policies)
+            for p in self.policies:
+                self._by_namespace.setdefault(p["metadata"].get("namespace", ""), []).append(p)
+        return self._by_namespace.get(namespace, [])
 
     def service(self, namespace: str, name: str) -> Service | None:
         return next((s for s in self.services if s.namespace == namespace and s.name == name), None)

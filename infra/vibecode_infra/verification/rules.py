@@ -164,7 +164,7 @@ def _bytes(memory: str) -> int:
 
 @rule("workspace quotas come from the tier, with room for an ACME solver")
 def workspace_quotas(ctx: Context) -> list[str]:
-    from vibecode_platform.tenancy import tier, workspace_namespace
+    from vibecode_core.tenancy import tier, workspace_namespace
 
     from .operators import SOLVER_RESOURCES
 
@@ -367,7 +367,7 @@ def image_pull(ctx: Context) -> list[str]:
 
 @rule("a workspace is reachable by its owner only: its ingress asks the owner check")
 def workspace_ownership(ctx: Context) -> list[str]:
-    from vibecode_platform.tenancy import user_namespace, workspace_namespace
+    from vibecode_core.tenancy import user_namespace, workspace_namespace
 
     from ..components.addresses import workspace_authz_url
 

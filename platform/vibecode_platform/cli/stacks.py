@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..tenancy import workspace_namespace
+from vibecode_core.tenancy import workspace_namespace
+
 from .errors import CliError, require_tool
 
 Output = Callable[[str], None]

@@ -23,7 +23,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from . import __version__, console, logs, provisioners, telemetry, tracing
 from .audit import Audit

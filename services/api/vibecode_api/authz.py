@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from vibecode_platform.tenancy import user_namespace
+from vibecode_core.tenancy import user_namespace
 
 from . import outbound
 from .errors import ApiError

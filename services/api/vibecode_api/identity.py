@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from vibecode_platform.tenancy import Tier, TierName, tier, user_namespace
+from vibecode_core.tenancy import Tier, TierName, tier, user_namespace
 
 from .errors import ApiError
 from .settings import Network, Settings

@@ -1,7 +1,7 @@
 """DogStatsD metrics for Datadog: `vibecode.api.*`, tagged `env, service, version, team, component`.
 
 The names are the contract the Pulumi monitors, dashboards, SLOs and the autoscaler read
-(`vibecode_platform.telemetry` holds the names both sides use); README lists them. Like Prometheus's
+(`vibecode_core.metric_names` holds the names both sides use); README lists them. Like Prometheus's
 registry, the sink is process-wide: `configure()` at start, `close()` at shutdown, and every
 emitter is a no-op until then (or when `VIBE_DOGSTATSD=false`).
 
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import anyio
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from .logs import get_logger
 

@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 import psycopg
-from vibecode_platform.tenancy import workspace_namespace
+from vibecode_core.tenancy import workspace_namespace
 
 from .errors import ApiError
 from .identity import Identity

@@ -4,7 +4,7 @@ twins `vibecode.api.provider.*`, recorded together so the two never disagree."""
 from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from .. import telemetry
 

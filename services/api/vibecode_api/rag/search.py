@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from .. import tasks, telemetry
 from ..errors import DatabaseUnavailable

@@ -23,7 +23,7 @@ import anyio
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector_async
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from .. import telemetry
 from ..errors import ApiError

@@ -1,0 +1,4 @@
+"""VibeCode's pure core, shared by the API and the Pulumi program: the tenancy model (tiers,
+quotas, Kubernetes names) and the catalogue of metric names. No dependencies, no I/O."""
+
+__version__ = "0.1.0"
