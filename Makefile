@@ -13,7 +13,7 @@ VIBE_HOST ?= 127.0.0.1
 VIBE_PORT ?= 8000
 export VIBE_HOST VIBE_PORT
 
-.PHONY: help bootstrap browser checkov code-server dev samples test lint format bench loadtest soak clean
+.PHONY: help bootstrap browser checkov code-server dev samples test test-fast lint docs format bench loadtest soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -71,10 +71,21 @@ browser:  ## Debian's Chromium for the console's end-to-end tests (apt-get, as r
 test: bootstrap code-server checkov browser  ## the whole test suite
 	$(RUN) pytest
 
-lint: bootstrap  ## ruff (lint + format check) and mypy
+test-fast: bootstrap  ## the quick loop: everything but browser, Locust, code-server and chain tests
+	$(RUN) pytest -m "not slow and not kind"
+
+export NO_MKDOCS_2_WARNING := 1
+lint: bootstrap  ## ruff (lint + format check), mypy, import contracts, the docs site built strictly
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports
+	$(RUN) python scripts/docs.py --check
+	$(RUN) mkdocs build --strict --quiet
+
+docs: bootstrap  ## regenerate docs' generated parts and build the site into build/site
+	$(RUN) python scripts/docs.py
+	$(RUN) mkdocs build --strict
 
 format: bootstrap  ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

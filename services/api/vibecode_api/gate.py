@@ -18,19 +18,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import psycopg
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from . import tasks, telemetry
 from .audit import refuse_in_dry_run
 from .errors import ApiError, DatabaseUnavailable, send_error
 from .identity import Identity, IdentityResolver
+from .quotas import window_of
 
 _OPEN_PREFIXES = ("/api/health", "/api/monitoring", "/api/authz/")
 _GATED_PREFIXES = ("/api/", "/v1/")
 _CONSOLE_PREFIX = "/console/"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-WINDOW_SECONDS = 3600
-
 OVERLAP = {"overlaps_verdict": True}
 """A handler's `opt` when it waits for the verdict itself, alongside its first step
 (`alongside_verdict`)."""
@@ -46,13 +45,6 @@ ON CONFLICT (user_id, window_start) DO UPDATE SET count = api_calls.count + 1
 WHERE api_calls.count < %s
 RETURNING count
 """
-
-
-def window_of(now: float) -> tuple[dt.datetime, dt.datetime]:
-    """The fixed hourly window containing `now`, as (start, reset)."""
-    start = math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS
-    begin = dt.datetime.fromtimestamp(start, dt.UTC)
-    return begin, begin + dt.timedelta(seconds=WINDOW_SECONDS)
 
 
 def is_gated(path: str) -> bool:

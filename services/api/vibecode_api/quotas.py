@@ -12,20 +12,31 @@ measured live from the tables, never from a cache.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from vibecode_platform import telemetry as names
+from vibecode_core import metric_names as names
 
 from . import telemetry
 from .db import Database
 from .errors import ApiError
-from .gate import window_of
 from .identity import Identity
 
 ACTIVE_SESSION_STATES = ("loading", "starting", "ready")
+WINDOW_SECONDS = 3600
+"""The hourly API-call limit's window (the gate counts in it, usage reports it)."""
+
+
+def window_of(now: float) -> tuple[dt.datetime, dt.datetime]:
+    """The fixed hourly window containing `now`, as (start, reset)."""
+    start = math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS
+    begin = dt.datetime.fromtimestamp(start, dt.UTC)
+    return begin, begin + dt.timedelta(seconds=WINDOW_SECONDS)
+
 
 _UNITS = {"fileSize": "bytes", "storageBytes": "bytes"}
 

@@ -9,25 +9,24 @@ every API worker, and a burst of embedding work cannot stall the API's event loo
 `python -m vibecode_api` starts one for itself (`VIBE_EMBEDDER_PROCESS`); in Kubernetes it is a
 sidecar of the API pod.
 
-Vectors travel as base64 float32 (`encoding_format: "base64"`, as OpenAI's API allows): a
-quarter of the bytes of JSON floats and no float parsing.
+The wire format (base64 float32 vectors) is `wire.py`.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 from functools import cached_property
 from typing import Annotated, Any
 
-import numpy as np
 from litestar import Litestar, get, post
 from litestar.datastructures import State
 from litestar.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import serving
-from .embedder import LOCAL_DIMS, LOCAL_MODEL, LocalEmbedder, default_threads
+from .local_embedder import LocalEmbedder, default_threads
+from .model_files import LOCAL_DIMS, LOCAL_MODEL
+from .wire import encode
 
 MAX_INPUTS = 2048
 
@@ -56,7 +55,7 @@ async def embeddings(state: State, data: Annotated[EmbeddingsRequest, Body()]) -
         raise ValidationException(f"model: this embedder serves {LOCAL_MODEL} only")
     vectors = await state.model.embedder.embed(texts)
     if data.encoding_format == "base64":
-        items: list[Any] = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
+        items: list[Any] = [encode(v) for v in vectors]
     else:
         items = [v.tolist() for v in vectors]
     return {
@@ -70,13 +69,6 @@ async def embeddings(state: State, data: Annotated[EmbeddingsRequest, Body()]) -
 @get("/healthz")
 async def healthz(state: State) -> dict[str, Any]:
     return {"status": "ok", "model": LOCAL_MODEL, "dims": LOCAL_DIMS}
-
-
-def decode(item: str | list[float]) -> np.ndarray:
-    """One `embedding` of a response, in either encoding."""
-    if isinstance(item, str):
-        return np.frombuffer(base64.b64decode(item), dtype="<f4").astype(np.float32)
-    return np.asarray(item, dtype=np.float32)
 
 
 def create_app() -> Litestar:

@@ -42,7 +42,7 @@ def runtime_model(source: Path | None = None, cache: Path | None = None) -> Path
     """The int8 graph of `source` (default: the wheel's MiniLM), built once per cache."""
     import onnxruntime as ort
 
-    from .embedder import model_path
+    from .model_files import model_path
 
     source = source or model_path()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]

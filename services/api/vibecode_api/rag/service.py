@@ -9,15 +9,11 @@ from typing import Any
 import numpy as np
 
 from ..settings import EmbeddingsMode, Settings
-from .embedder import (
-    LOCAL_DIMS,
-    LOCAL_MODEL,
-    Embedder,
-    LocalEmbedder,
-    ProviderEmbedder,
-    RemoteEmbedder,
-    Tokens,
-)
+from .embedder import Embedder, Tokens
+from .local_embedder import LocalEmbedder
+from .model_files import LOCAL_DIMS, LOCAL_MODEL
+from .provider_embedder import ProviderEmbedder
+from .remote_embedder import RemoteEmbedder
 from .search import Searcher
 from .store import Store
 
@@ -41,7 +37,9 @@ class Rag:
     def __init__(self, settings: Settings, db: Any, quotas: Any, audit: Any, gateway: Any) -> None:
         self.embedder: Embedder
         if settings.embeddings == EmbeddingsMode.provider:
-            self.embedder = ProviderEmbedder(gateway, settings.embedding_model)
+            self.embedder = ProviderEmbedder(
+                gateway, settings.embedding_model, settings.embedding_dims
+            )
         elif settings.embedder_url is not None:
             self.embedder = RemoteEmbedder(str(settings.embedder_url))
         else:
