@@ -6,7 +6,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 import psutil
+from vibecode_api.children import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,12 +54,6 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

@@ -32,10 +32,15 @@ FAKE_LATENCY_MS = 50
 FAKE_TOKENS_PER_SECOND = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _listening_socket() -> socket.socket:
+    """A loopback socket, bound and listening, for a child to inherit (`pass_fds`): a port
+    picked by binding and closing a probe can be handed to another process before the child
+    binds it. (Ours: this package talks HTTP only and imports none of the services.)"""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -55,15 +60,16 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
 @contextmanager
 def local_platform(work: Path) -> Iterator[str]:
     """The fake provider and the API (embedded database in `work`), on loopback; the API URL."""
-    fake_port, api_port = _free_port(), _free_port()
+    fake_sock, api_sock = _listening_socket(), _listening_socket()
+    fake_port, api_port = fake_sock.getsockname()[1], api_sock.getsockname()[1]
     logs = (work / "fakeprovider.log").open("ab"), (work / "api.log").open("ab")
     fake = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "vibecode_fakeprovider",
-            "--port",
-            str(fake_port),
+            "--fd",
+            str(fake_sock.fileno()),
             "--latency-ms",
             str(FAKE_LATENCY_MS),
             "--tokens-per-second",
@@ -71,10 +77,12 @@ def local_platform(work: Path) -> Iterator[str]:
         ],
         stdout=logs[0],
         stderr=subprocess.STDOUT,
+        pass_fds=(fake_sock.fileno(),),
     )
     env = {
         **os.environ,
         "VIBE_PORT": str(api_port),
+        "VIBE_LISTEN_FD": str(api_sock.fileno()),
         "VIBE_DATA_DIR": str(work / "data"),
         "VIBE_LOG_LEVEL": "warn",
         "MEGALLM_API_KEY": "loadtest",
@@ -82,8 +90,14 @@ def local_platform(work: Path) -> Iterator[str]:
         "VIBE_FALLBACK_PROVIDERS": "",
     }
     api = subprocess.Popen(
-        [sys.executable, "-m", "vibecode_api"], env=env, stdout=logs[1], stderr=subprocess.STDOUT
+        [sys.executable, "-m", "vibecode_api"],
+        env=env,
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+        pass_fds=(api_sock.fileno(),),
     )
+    fake_sock.close()  # the children have their own copies
+    api_sock.close()
     url = f"http://127.0.0.1:{api_port}"
     try:
         _wait(f"http://127.0.0.1:{fake_port}/_stats", fake)

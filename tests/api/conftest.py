@@ -6,20 +6,18 @@ import contextlib
 import gc
 import os
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from litestar.testing.transport import TestClientTransport
 from vibecode_api.app import create_app
+from vibecode_api.children import listening_socket, wait_until_up
 
 from ..conftest import PYTHON
 
@@ -96,43 +94,38 @@ def cyclic_garbage(action: Callable[[], Any]) -> set[str]:
         gc.garbage.clear()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class ApiProcess:
-    """`python -m vibecode_api` as a real process on a free loopback port."""
+    """`python -m vibecode_api` as a real process, on a loopback socket handed to it."""
 
     def __init__(
         self, env: dict[str, str], cwd: Path, log: Path, target: str | None = None
     ) -> None:
-        self.port = free_port()
+        sock = listening_socket()
+        self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        full_env = {**os.environ, "VIBE_PORT": str(self.port), **env}
+        fd = sock.fileno()
+        full_env = {**os.environ, "VIBE_PORT": str(self.port), "VIBE_LISTEN_FD": str(fd), **env}
         self._out = log.open("ab")
         argv = [PYTHON, "-m", "vibecode_api"]
         if target:  # another app factory, served exactly as the entry point serves its own
             argv = [PYTHON, "-c", f"from vibecode_api.__main__ import serve; serve({target!r})"]
             full_env["PYTHONPATH"] = str(REPO)
-        self.proc = subprocess.Popen(
-            argv, env=full_env, cwd=cwd, stdout=self._out, stderr=subprocess.STDOUT
-        )
+        with sock:  # the child has its own copy
+            self.proc = subprocess.Popen(
+                argv,
+                env=full_env,
+                cwd=cwd,
+                stdout=self._out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(fd,),
+            )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"API exited {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/api/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling a real process for readiness, not synchronising tests
-        raise AssertionError(f"API not ready in {timeout}s:\n{self.output()}")
+        try:
+            wait_until_up(f"{self.url}/api/health/ready", self.proc, timeout)
+        except Exception as err:
+            raise AssertionError(f"API not ready ({err}):\n{self.output()}") from None
 
     def children(self) -> list[psutil.Process]:
         return psutil.Process(self.proc.pid).children(recursive=True)

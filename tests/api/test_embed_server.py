@@ -11,11 +11,12 @@ import httpx
 import numpy as np
 import pytest
 from vibecode_api import children
+from vibecode_api.children import free_port
 from vibecode_api.rag.local_embedder import LocalEmbedder
 from vibecode_api.rag.model_files import LOCAL_MODEL
 from vibecode_api.rag.wire import decode
 
-from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage, free_port
+from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage
 
 ALICE = as_user("alice")
 

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from vibecode_api.children import free_port
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
-from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage, free_port
+from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage
 
 ALICE = as_user("alice", "vibecode-premium")
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}

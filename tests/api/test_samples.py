@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 from vibecode_api import samples
-
-from .conftest import free_port
+from vibecode_api.children import free_port
 
 
 def test_the_first_start_fills_a_demo_workspace_once_and_make_samples_is_idempotent(

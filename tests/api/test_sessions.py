@@ -9,8 +9,11 @@ from typing import Any
 import httpx
 import psutil
 import psycopg
+import pytest
 
 from .conftest import as_user
+
+pytestmark = pytest.mark.slow
 
 ALICE = as_user("alice", "vibecode-premium")  # premium: 1,000 calls/hour leaves room to poll
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 FILES = {
     "deploying.md": "# Deploying\n\nProduction deploys happen Monday to Thursday.\n"

@@ -20,6 +20,9 @@ from vibecode_infra.verify import ROOT, check_invariants, releases_from_report, 
 Mutation = Callable[[list[dict[str, Any]], list[dict[str, Any]]], None]
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def rendered(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

@@ -18,6 +18,8 @@ from vibecode_infra.verify_datadog import check
 
 # The seeds' numbers, written out here rather than imported: the test must disagree with
 # alerts.py if someone edits a threshold there.
+pytestmark = pytest.mark.slow
+
 SEEDS: dict[str, tuple[int, float]] = {
     "service-down": (1, 1),
     "no-provider": (1, 1),

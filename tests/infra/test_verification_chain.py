@@ -12,6 +12,8 @@ import yaml
 from vibecode_infra import config
 from vibecode_infra.verify import ROOT, checkov_bin, render
 
+pytestmark = pytest.mark.slow
+
 
 def manifests(out: Path) -> list[dict[str, Any]]:
     return [yaml.safe_load(p.read_text()) for p in sorted((out / "manifests").glob("*.yaml"))]

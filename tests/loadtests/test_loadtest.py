@@ -8,11 +8,14 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from vibecode_loadtests.run import main
 
 # The seeds' 128 MB API budget is missed while the local embedder is loaded (~300-370 MiB
 # measured; README "Load tests"): `make loadtest` keeps that budget and reports it, the smoke run
 # holds the API to its container's memory limit (512 MiB, infra's api.memoryLimit).
+pytestmark = pytest.mark.slow
+
 SMOKE_RSS_MB = "512"
 
 

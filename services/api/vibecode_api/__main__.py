@@ -36,18 +36,22 @@ def serve(target: str = APP_FACTORY) -> None:
             embedder.wait_ready()
             os.environ["VIBE_EMBEDDER_URL"] = embedder.url  # the workers' settings read it
             log.info("embedder_started", url=embedder.url, pid=embedder.proc.pid)
-        url = f"http://{settings.host}:{settings.port}"
+        port = (
+            settings.port
+            if settings.listen_fd is None
+            else children.socket_port(settings.listen_fd)
+        )
+        url = f"http://{settings.host}:{port}"
         log.info("serving", url=url, console=url + "/", workers=settings.workers)
         if settings.dev_user and settings.samples:
             wildcard = settings.host in ("0.0.0.0", "::")  # noqa: S104 - compared, not bound
             local = "127.0.0.1" if wildcard else settings.host
-            filling = samples.populate_on_first_start(
-                f"http://{local}:{settings.port}", settings.data_dir
-            )
+            filling = samples.populate_on_first_start(f"http://{local}:{port}", settings.data_dir)
         serving.run(
             target,
             host=settings.host,
             port=settings.port,
+            fd=settings.listen_fd,
             workers=settings.workers,
             level=settings.log_level.value,
             graceful_seconds=settings.shutdown_timeout,
@@ -62,13 +66,15 @@ def serve(target: str = APP_FACTORY) -> None:
 
 
 class EmbedderProcess:
-    """`python -m vibecode_api.rag.embed_server` on a free loopback port, for our workers."""
+    """`python -m vibecode_api.rag.embed_server` on a loopback socket we bind and hand over
+    (`children.listening_socket`), for our workers."""
 
     def __init__(self) -> None:
-        port = children.free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--port", str(port)]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        with children.listening_socket() as sock:
+            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            fd = sock.fileno()
+            argv = [sys.executable, "-m", "vibecode_api.rag.embed_server", "--fd", str(fd)]
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=(fd,))
 
     def wait_ready(self) -> None:
         """Until the model answers (it loads before the server accepts connections)."""

@@ -32,12 +32,14 @@ def run(
     *,
     host: str,
     port: int,
+    fd: int | None = None,
     workers: int = 1,
     level: str = "warn",
     graceful_seconds: int | None = None,
 ) -> None:
     """Serve `target` ("module:factory") until SIGINT or SIGTERM, then return once in-flight
-    requests have finished (at most `graceful_seconds`) and the app's shutdown has run."""
+    requests have finished (at most `graceful_seconds`) and the app's shutdown has run. With
+    `fd`, serve on that inherited listening socket instead of binding `host`:`port`."""
     # uvicorn re-raises the stopping signal after its shutdown; these handlers turn it into a
     # return, so that the caller's clean-up (the embedded database) runs and the exit code is 0.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -47,6 +49,7 @@ def run(
             factory=True,
             host=host,
             port=port,
+            fd=fd,
             workers=workers,
             loop="auto",  # uvloop when installed (it is a dependency)
             http="auto",  # httptools when installed (it is a dependency)

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address to bind")
     port: int = Field(8000, ge=1, le=65535, description="TCP port, 1-65535")
     workers: int = Field(1, ge=1, le=64, description="server worker processes, 1-64")
+    listen_fd: int | None = Field(
+        None,
+        ge=0,
+        description="serve on this inherited listening socket instead of binding "
+        "VIBE_HOST:VIBE_PORT (harnesses hand one over, so no other process can take the port)",
+    )
     data_dir: Path = Field(
         Path(".vibe"), description="folder for the embedded database and local workspaces"
     )

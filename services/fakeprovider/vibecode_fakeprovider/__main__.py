@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 
 from .server import FAULTS, FakeProvider, serve
 
@@ -12,6 +13,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9100)
+    p.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     p.add_argument("--name", default="fake")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--latency-jitter-ms", type=float, default=0.0)
@@ -29,8 +31,10 @@ def main() -> None:
         fault=args.fault,
         fail_times=args.fail_times,
     )
-    print(f"fake provider {args.name!r} on http://{args.host}:{args.port}/v1", flush=True)
-    asyncio.run(serve(fake, args.host, args.port))
+    sock = socket.socket(fileno=args.fd) if args.fd is not None else None
+    port = sock.getsockname()[1] if sock is not None else args.port
+    print(f"fake provider {args.name!r} on http://{args.host}:{port}/v1", flush=True)
+    asyncio.run(serve(fake, args.host, args.port, sock=sock))
 
 
 if __name__ == "__main__":

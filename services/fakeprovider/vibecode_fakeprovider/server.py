@@ -342,8 +342,13 @@ async def serve(
     port: int = 0,
     ready: threading.Event | None = None,
     bound: list[int] | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    server = await asyncio.start_server(_Handler(fake), host, port)
+    """Serve on `host`:`port`, or on `sock` when given (a listening socket handed over)."""
+    if sock is not None:
+        server = await asyncio.start_server(_Handler(fake), sock=sock)
+    else:
+        server = await asyncio.start_server(_Handler(fake), host, port)
     if bound is not None:
         bound.append(server.sockets[0].getsockname()[1])
     if ready is not None:

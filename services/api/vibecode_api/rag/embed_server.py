@@ -92,12 +92,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vibecode_api.rag.embed_server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     args = parser.parse_args(argv)
     try:
         default_threads()  # a bad VIBE_EMBEDDER_THREADS stops the start, not the first upload
     except ValueError as err:
         parser.error(str(err))
-    serving.run("vibecode_api.rag.embed_server:create_app", host=args.host, port=args.port)
+    serving.run(
+        "vibecode_api.rag.embed_server:create_app", host=args.host, port=args.port, fd=args.fd
+    )
 
 
 if __name__ == "__main__":
