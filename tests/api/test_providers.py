@@ -244,6 +244,46 @@ def test_the_whole_request_respects_its_deadline(make_client: Any, fakes: list[A
     assert elapsed < budget + 0.5, elapsed
 
 
+def test_streams_and_plain_requests_run_one_chain_and_report_the_same_attempts(
+    make_client: Any, fakes: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One chain runner: a stream's failures are logged and reported exactly as a plain
+    request's are (the streaming copy of the loop logged none of them)."""
+    fakes[0].fake.fault, fakes[1].fake.fault = "500", "503"
+    client = chain(
+        make_client,
+        [fakes[0].url, fakes[1].url],
+        max_retries=2,
+        provider_failure_threshold=3,
+        provider_cooldown=60,
+    )
+    seen, logged = {}, {}
+    for stream in (False, True):
+        capsys.readouterr()
+        r = client.post("/v1/chat/completions", json={**CHAT, "stream": stream}, headers=ALICE)
+        assert r.status_code == 502
+        seen[stream] = [(a["provider"], a["error"]) for a in r.json()["attempts"]]
+        logged[stream] = capsys.readouterr().out.count('"event": "provider_attempt_failed"')
+    # Both breakers tripped during the plain request (three failures each) ...
+    assert (
+        seen[False]
+        == [("megallm", "HTTP 500: injected 500")] * 3
+        + [("openrouter", "HTTP 503: injected 503")] * 3
+    )
+    assert logged[False] == 6
+    # ... so the stream finds both cooling down: two skipped attempts, nothing sent.
+    assert seen[True] == [
+        ("megallm", "cooling down after repeated failures"),
+        ("openrouter", "cooling down after repeated failures"),
+    ]
+    assert logged[True] == 0
+    fresh = chain(make_client, [fakes[0].url, fakes[1].url], max_retries=2)
+    capsys.readouterr()
+    r = fresh.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=ALICE)
+    assert [(a["provider"], a["error"]) for a in r.json()["attempts"]] == seen[False]
+    assert capsys.readouterr().out.count('"event": "provider_attempt_failed"') == 6
+
+
 def test_embeddings_and_models(make_client: Any, fakes: list[Any]) -> None:
     client = chain(make_client, [fakes[0].url])
     r = client.post("/v1/embeddings", json={"input": ["a", "b"]}, headers=ALICE)

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from vibecode_infra import config
 from vibecode_infra.dd_query import QueryError, parse_expression, parse_monitor
+from vibecode_infra.verification.datadog import check
 from vibecode_infra.verify import ROOT, render
-from vibecode_infra.verify_datadog import check
 
 # The seeds' numbers, written out here rather than imported: the test must disagree with
 # alerts.py if someone edits a threshold there.
@@ -177,7 +177,7 @@ def test_autoscaling_none_declares_no_autoscaler(tmp_path: Path) -> None:
 
 
 def test_an_hpa_on_a_missing_metric_or_a_second_autoscaler_is_caught() -> None:
-    from vibecode_infra.verify import validate_schemas
+    from vibecode_infra.verification.schemas import validate_schemas
 
     cfg = config.parse(config.stack_file("dev", ROOT))
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 from vibecode_infra import config
-from vibecode_infra.verify import ROOT, checkov_bin, render
+from vibecode_infra.verification.policy import checkov_bin
+from vibecode_infra.verify import ROOT, render
 
 pytestmark = pytest.mark.slow
 
@@ -195,7 +196,9 @@ def test_a_wrong_config_value_names_the_key_and_what_is_allowed(
 
 def test_a_policy_violation_fails_the_chain(tmp_path: Path) -> None:
     """The chain can fail: a privileged pod smuggled into the rendered set is caught."""
-    from vibecode_infra.verify import check_invariants, scan, write_manifests
+    from vibecode_infra.verification.policy import scan
+    from vibecode_infra.verification.report import write_manifests
+    from vibecode_infra.verify import check_invariants
 
     bad = {
         "apiVersion": "apps/v1",
@@ -213,6 +216,6 @@ def test_a_policy_violation_fails_the_chain(tmp_path: Path) -> None:
     assert any("requests and limits are required" in f for f in failures)
     assert any("must run as non-root" in f for f in failures)
     write_manifests([bad], tmp_path)
-    policy, _, ran = scan(tmp_path)
-    assert ran
-    assert any(f.startswith("CKV_K8S_") for f in policy)
+    result = scan(tmp_path)
+    assert result.ran
+    assert any(f.startswith("CKV_K8S_") for f in result.failures)

@@ -113,7 +113,7 @@ async def api_events(
     context: list[dict[str, Any]], upstream: Any, model: str
 ) -> AsyncIterator[bytes]:
     """`/api/chat` events from an upstream OpenAI stream: context, delta…, done | error."""
-    from .providers.gateway import StreamBroken
+    from .errors import StreamBroken
 
     yield sse("context", context)
     try:

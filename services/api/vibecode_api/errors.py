@@ -65,6 +65,38 @@ class ApiError(Exception):
         return {"error": self.error, "detail": self.detail, **self.extra}
 
 
+class GatewayError(Exception):
+    """A failure of the provider chain, in the gateway's own terms (no HTTP status): mapped to
+    HTTP once, below (`EXCEPTION_HANDLERS`), or by a surface that passes upstreams through."""
+
+
+class ProvidersUnavailable(GatewayError):
+    """No provider of the chain could answer; `attempts` says what each one did."""
+
+    def __init__(self, attempts: list[dict[str, Any]], detail: str | None = None) -> None:
+        self.attempts = attempts
+        self.detail = detail or (
+            f"no provider could answer after {len(attempts)} attempt(s); "
+            "see attempts for each provider's failure"
+        )
+        super().__init__(self.detail)
+
+
+class UpstreamRejected(GatewayError):
+    """The provider refused the request itself (400, 422, …): the caller gets it unchanged."""
+
+    def __init__(self, provider: str, status: int, body: bytes, content_type: str) -> None:
+        super().__init__(f"{provider} answered {status}")
+        self.provider = provider
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+
+class StreamBroken(GatewayError):
+    """A stream failed after its first event: too late to fail over, so its end is an error."""
+
+
 class DatabaseUnavailable(ApiError):
     def __init__(self, detail: str = "the database is unreachable; retry shortly") -> None:
         super().__init__(
@@ -115,6 +147,12 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, A
     return _respond(ApiError(status, code, str(exc.detail), headers=dict(exc.headers or {})))
 
 
+def _providers_unavailable(
+    _: Request[Any, Any, Any], exc: ProvidersUnavailable
+) -> Response[dict[str, Any]]:
+    return _respond(ApiError(502, "providers_unavailable", exc.detail, attempts=exc.attempts))
+
+
 def _database(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
     return _respond(DatabaseUnavailable())
@@ -133,6 +171,7 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApiError: _api_error,
+    ProvidersUnavailable: _providers_unavailable,
     ValidationException: _validation,
     HTTPException: _http,
     PoolTimeout: _database,

@@ -11,6 +11,10 @@ attempt's timeout added up, which backoff sleeps also come out of. A provider in
 Streaming is passed through event by event, never buffered. Until the first event arrives a
 failure is retried and failed over like any other; after it, a failure (or an idle gap longer
 than the timeout) ends the stream with an error event naming the provider.
+
+One chain runner (`_chain`) serves plain and streaming calls alike: each kind only says what one
+attempt is. Failures are the gateway's own exceptions (`errors.GatewayError`); `errors.py` maps
+them to HTTP once.
 """
 
 from __future__ import annotations
@@ -18,15 +22,15 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from .. import outbound
-from ..errors import ApiError
+from ..errors import ProvidersUnavailable, StreamBroken, UpstreamRejected
 from ..logs import get_logger
 from ..settings import Settings
 from . import metrics
@@ -36,6 +40,7 @@ log = get_logger(__name__)
 
 BACKOFF_BASE = 0.25
 RETRYABLE_STATUS = {408, 429}
+T = TypeVar("T")
 
 
 @dataclass
@@ -89,29 +94,6 @@ class Stream:
             yield event
         async for event in self.rest:
             yield event
-
-
-class ProvidersUnavailable(ApiError):
-    def __init__(self, attempts: list[Attempt], detail: str | None = None) -> None:
-        super().__init__(
-            502,
-            "providers_unavailable",
-            detail
-            or f"no provider could answer after {len(attempts)} attempt(s); "
-            "see attempts for each provider's failure",
-            attempts=[a.public() for a in attempts],
-        )
-
-
-class UpstreamRejected(Exception):
-    """The provider refused the request itself (400, 422, …): the caller gets it unchanged."""
-
-    def __init__(self, provider: str, response: httpx.Response) -> None:
-        super().__init__(f"{provider} answered {response.status_code}")
-        self.provider = provider
-        self.status = response.status_code
-        self.body = response.content
-        self.content_type = response.headers.get("content-type", "application/json")
 
 
 class _Retry(Exception):
@@ -211,26 +193,37 @@ class Gateway:
         return await self._call("POST", "/embeddings", payload)
 
     async def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Result:
+        provider, body, elapsed, attempts = await self._chain(
+            lambda p, seconds: self._once(p, method, path, payload, seconds)
+        )
+        return Result(provider.name, body, elapsed * 1000, attempts)
+
+    # -- the chain -------------------------------------------------------------------------------
+    async def _chain(
+        self, attempt: Callable[[Provider, float], Awaitable[T]]
+    ) -> tuple[Provider, T, float, list[Attempt]]:
+        """Every provider in order, each with its retries, within the request's deadline, until
+        one `attempt` succeeds: (that provider, what it returned, its seconds, the failures
+        before it). Raises ProvidersUnavailable with every attempt when none does."""
         attempts: list[Attempt] = []
         deadline = self.clock() + self.budget()
         for index, provider in enumerate(self.providers):
             if index and attempts:
                 metrics.failover(provider.name)
             try:
-                return await self._with_retries(provider, deadline, attempts, method, path, payload)
+                value, elapsed = await self._with_retries(provider, deadline, attempts, attempt)
             except _NextProvider:
                 continue
-        raise ProvidersUnavailable(attempts)
+            return provider, value, elapsed, attempts
+        raise ProvidersUnavailable([a.public() for a in attempts])
 
     async def _with_retries(
         self,
         provider: Provider,
         deadline: float,
         attempts: list[Attempt],
-        method: str,
-        path: str,
-        payload: dict[str, Any] | None,
-    ) -> Result:
+        attempt: Callable[[Provider, float], Awaitable[T]],
+    ) -> tuple[T, float]:
         if not provider.breaker.allow():
             attempts.append(Attempt(provider.name, None, "cooling down after repeated failures"))
             metrics.request(provider.name, "skipped", 0.0)
@@ -242,9 +235,7 @@ class Gateway:
                 raise _NextProvider(attempts[-1])
             started = time.perf_counter()
             try:
-                body = await self._once(
-                    provider, method, path, payload, min(self.timeout, remaining)
-                )
+                value = await attempt(provider, min(self.timeout, remaining))
             except (_Retry, _NextProvider) as failure:
                 elapsed = time.perf_counter() - started
                 attempts.append(failure.attempt)
@@ -270,7 +261,7 @@ class Gateway:
             elapsed = time.perf_counter() - started
             provider.breaker.success()
             metrics.request(provider.name, "success", elapsed)
-            return Result(provider.name, body, elapsed * 1000, attempts)
+            return value, elapsed
         raise _NextProvider(attempts[-1])
 
     def _backoff(self, retry: int, retry_after: float | None) -> float:
@@ -312,54 +303,21 @@ class Gateway:
             raise _NextProvider(attempt)
         if status in RETRYABLE_STATUS or status >= 500:
             raise _Retry(attempt, wait=_retry_after(response))
-        raise UpstreamRejected(provider.name, response)
+        raise UpstreamRejected(
+            provider.name,
+            status,
+            response.content,
+            response.headers.get("content-type", "application/json"),
+        )
 
     # -- streaming -------------------------------------------------------------------------------
     async def stream(self, payload: dict[str, Any]) -> Stream:
         """Open a stream on the first provider that delivers a first event (with failover)."""
         payload = {**payload, "model": payload.get("model") or self.model, "stream": True}
-        attempts: list[Attempt] = []
-        deadline = self.clock() + self.budget()
-        for index, provider in enumerate(self.providers):
-            if index and attempts:
-                metrics.failover(provider.name)
-            if not provider.breaker.allow():
-                attempts.append(
-                    Attempt(provider.name, None, "cooling down after repeated failures")
-                )
-                continue
-            for retry in range(self.max_retries + 1):
-                remaining = deadline - self.clock()
-                if remaining <= 0:
-                    break
-                started = time.perf_counter()
-                try:
-                    opened = await self._open_stream(
-                        provider, payload, min(self.timeout, remaining)
-                    )
-                except (_Retry, _NextProvider) as failure:
-                    attempts.append(failure.attempt)
-                    provider.breaker.failure(failure.attempt.error)
-                    metrics.request(provider.name, "failure", time.perf_counter() - started)
-                    if isinstance(failure, _NextProvider) or provider.breaker.tripped:
-                        break
-                    if retry < self.max_retries and not failure.now:
-                        await anyio.sleep(
-                            min(
-                                self._backoff(retry, failure.wait),
-                                max(0.0, deadline - self.clock()),
-                            )
-                        )
-                    continue
-                except UpstreamRejected:
-                    provider.breaker.success()
-                    raise
-                first, rest, close = opened
-                provider.breaker.success()
-                elapsed = time.perf_counter() - started
-                metrics.request(provider.name, "success", elapsed)
-                return Stream(provider.name, first, rest, elapsed * 1000, attempts, close)
-        raise ProvidersUnavailable(attempts)
+        provider, (first, rest, close), elapsed, attempts = await self._chain(
+            lambda p, seconds: self._open_stream(p, payload, seconds)
+        )
+        return Stream(provider.name, first, rest, elapsed * 1000, attempts, close)
 
     async def _open_stream(
         self, provider: Provider, payload: dict[str, Any], seconds: float
@@ -382,7 +340,7 @@ class Gateway:
         try:
             with anyio.fail_after(seconds):
                 first = await anext(events)
-        except (TimeoutError, StopAsyncIteration, httpx.TransportError, _StreamBroken) as err:
+        except (TimeoutError, StopAsyncIteration, httpx.TransportError, StreamBroken) as err:
             await response.aclose()
             reason = (
                 "no first event within the timeout"
@@ -399,10 +357,6 @@ class Gateway:
         return [first], events, response.aclose
 
 
-class _StreamBroken(Exception):
-    pass
-
-
 async def _events(
     lines: AsyncIterator[str], idle_timeout: float, provider: str
 ) -> AsyncIterator[bytes]:
@@ -417,9 +371,9 @@ async def _events(
                 yield ("\n".join(data) + "\n\n").encode()
             return
         except TimeoutError:
-            raise _StreamBroken(f"{provider} sent nothing for {idle_timeout:g} s") from None
+            raise StreamBroken(f"{provider} sent nothing for {idle_timeout:g} s") from None
         except httpx.TransportError as err:
-            raise _StreamBroken(f"{provider} broke the stream ({type(err).__name__})") from None
+            raise StreamBroken(f"{provider} broke the stream ({type(err).__name__})") from None
         if line == "":
             if data:
                 yield ("\n".join(data) + "\n\n").encode()
@@ -455,6 +409,3 @@ def _error_message(body: bytes) -> str:
         if isinstance(err, str):
             return err[:200]
     return ""
-
-
-StreamBroken = _StreamBroken

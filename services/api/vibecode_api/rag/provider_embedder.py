@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ApiError
+from ..errors import GatewayError
 from .embedder import MERGE_TEXTS, EmbeddingFailed
 
 
@@ -24,8 +24,8 @@ class ProviderEmbedder:
                 result = await self.gateway.embeddings(
                     {"input": texts[start : start + MERGE_TEXTS], "model": self.model}
                 )
-            except ApiError as err:
-                raise EmbeddingFailed(err.detail) from err
+            except GatewayError as err:
+                raise EmbeddingFailed(str(err)) from err
             except Exception as err:  # an upstream's refusal, a malformed answer
                 raise EmbeddingFailed(str(err)) from err
             data = sorted(result.body["data"], key=lambda d: d["index"])

@@ -22,9 +22,8 @@ from ..errors import ApiError
 from ..gate import OVERLAP, alongside_verdict
 from ..identity import Identity
 from ..logs import get_logger
-from ..providers import Gateway, UpstreamRejected
+from ..providers import Gateway, StreamBroken, UpstreamRejected
 from ..providers.gateway import Stream as UpstreamStream
-from ..providers.gateway import StreamBroken
 
 log = get_logger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from vibecode_core import metric_names
 
-from . import alerts
-from .config import StackConfig
-from .dd_query import QueryError, parse_expression, parse_monitor
+from .. import alerts
+from ..config import StackConfig
+from ..dd_query import QueryError, parse_expression, parse_monitor
 
 MONITOR = "datadog:index/monitor:Monitor"
 DASHBOARD = "datadog:index/dashboardJson:DashboardJson"
