@@ -20,11 +20,13 @@ from ..api.conftest import api_process  # noqa: F401 - the fixture
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def run(
+    capsys: pytest.CaptureFixture[str], *args: str, operations: Any = None
+) -> tuple[int, str, str]:
     """`vibe ARGS` in-process: (exit code, stdout, stderr)."""
     code = 0
     try:
-        main(list(args))
+        main(list(args), operations=operations)
     except SystemExit as done:
         code = int(done.code or 0)
     out, err = capsys.readouterr()
@@ -222,12 +224,11 @@ def test_a_failed_post_switch_check_switches_back() -> None:
     assert [s["active"] for s in ops.applied] == ["blue", "green", "blue"]
 
 
-def test_deploy_json_shape_and_exit_code_on_rollback(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_deploy_json_shape_and_exit_code_on_rollback(capsys: pytest.CaptureFixture[str]) -> None:
     ops = Recorder(smoke={"preview": [["search: HTTP 500"]]})
-    monkeypatch.setattr("vibecode_platform.cli._operations", lambda *a: ops)
-    code, out, _ = run(capsys, "--json", "deploy", "api:9", "--stack", "dev")
+    code, out, _ = run(
+        capsys, "--json", "deploy", "api:9", "--stack", "dev", operations=lambda *a: ops
+    )
     assert code == ROLLED_BACK
     doc = json.loads(out)
     assert set(doc) == {"ok", "state", "active", "previous", "image", "steps", "failures"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ import click
 from .errors import FAILED, ROLLED_BACK, CliError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
 STACKS = click.Choice(["dev", "prod"])
 TIERS = click.Choice(["free", "premium"])
@@ -36,11 +37,27 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+OperationsFactory = Callable[[str, Path, Callable[[str], None], dict[str, str | None]], Any]
+"""(stack, repository root, progress, {"preview": url, "active": url}) → the operations the
+deploy state machine drives (`ops.StackOperations`; tests pass a recorder to `main`)."""
+
+
+def stack_operations(
+    stack: str, root: Path, progress: Callable[[str], None], urls: dict[str, str | None]
+) -> Any:
+    from .ops import StackOperations
+
+    return StackOperations(stack, root, progress, urls)
+
+
 class Context:
-    def __init__(self, as_json: bool, debug: bool) -> None:
+    def __init__(
+        self, as_json: bool, debug: bool, operations: OperationsFactory = stack_operations
+    ) -> None:
         self.json = as_json
         self.debug = debug
         self.root = repo_root()
+        self.operations = operations
 
     def progress(self, line: str) -> None:
         """Pulumi's and our own progress: stderr in JSON mode so stdout stays one document."""
@@ -75,7 +92,8 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool, debug: bool) -> None:
     """VibeCode platform: clusters, stacks, blue-green deploys, workspaces, render, serve."""
-    ctx.obj = Context(as_json, debug)
+    given = ctx.obj if isinstance(ctx.obj, dict) else {}  # what `main` was handed
+    ctx.obj = Context(as_json, debug, given.get("operations") or stack_operations)
 
 
 # -- cluster ----------------------------------------------------------------------------------
@@ -124,11 +142,7 @@ _stack_command("destroy", "Delete everything a platform stack declared.")
 
 # -- blue-green ----------------------------------------------------------------------------------
 def _operations(c: Context, stack: str, preview_url: str | None, active_url: str | None) -> Any:
-    from .ops import StackOperations
-
-    return StackOperations(
-        stack, c.root, c.progress, {"preview": preview_url, "active": active_url}
-    )
+    return c.operations(stack, c.root, c.progress, {"preview": preview_url, "active": active_url})
 
 
 def _finish(c: Context, outcome: Any) -> None:
@@ -268,11 +282,14 @@ def loadtest(c: Context, url: str, users: int, duration: str, out: Path) -> None
         raise SystemExit(FAILED)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, *, operations: OperationsFactory | None = None) -> None:
+    """`vibe ARGV`. `operations` replaces what blue-green commands drive (tests: a recorder)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("VIBE_DEBUG") == "1"
     try:
-        cli.main(args=args, prog_name="vibe", standalone_mode=False)
+        cli.main(
+            args=args, prog_name="vibe", standalone_mode=False, obj={"operations": operations}
+        )
     except click.exceptions.Exit as done:
         raise SystemExit(done.exit_code) from None
     except click.ClickException as err:
