@@ -287,9 +287,7 @@ def main(argv: Sequence[str] | None = None, *, operations: OperationsFactory | N
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("VIBE_DEBUG") == "1"
     try:
-        cli.main(
-            args=args, prog_name="vibe", standalone_mode=False, obj={"operations": operations}
-        )
+        cli.main(args=args, prog_name="vibe", standalone_mode=False, obj={"operations": operations})
     except click.exceptions.Exit as done:
         raise SystemExit(done.exit_code) from None
     except click.ClickException as err:
