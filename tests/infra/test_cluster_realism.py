@@ -2,7 +2,7 @@
 renders, what the operators create, what Pod Security admits, and which flows the
 NetworkPolicies allow. Each test asserts the fixed program holds and puts one defect a review
 of the pinned upstream sources found back into the rendered stack: the chain must name it.
-(On the program before these fixes, every `holds` part failed.)"""
+The mutation is the program as it was before the fix, so each rule is shown failing on it."""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ from .rag import search
 from .rag.service import Rag
 from .routes import account, files, health, llm, monitoring, workspaces
 from .routes import authz as authz_routes
+from .routes.dependencies import owned_workspace
 from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
@@ -196,7 +197,10 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
             *console.handlers,
             *extra_handlers,
         ],
-        dependencies={"identity": Provide(identity_of, sync_to_thread=False)},
+        dependencies={
+            "identity": Provide(identity_of, sync_to_thread=False),
+            "workspace": Provide(owned_workspace),
+        },
         lifespan=[_lifespan(settings)],
         state=State(
             {

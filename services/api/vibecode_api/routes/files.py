@@ -89,10 +89,9 @@ async def upload_file(
     summary="Files with status (pending, indexed, failed), size and chunk count",
 )
 async def list_files(
-    state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    state: State, workspace: NamedDependency[dict[str, Any]], workspace_id: FromPath[str]
 ) -> list[dict[str, Any]]:
     async with state.db.connection() as conn:
-        await workspaces.owned(conn, identity, workspace_id)
         return await file_listing(conn, workspace_id)
 
 

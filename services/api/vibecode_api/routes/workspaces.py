@@ -72,12 +72,10 @@ async def list_workspaces(
 
 @get("/api/workspaces/{workspace_id:str}", tags=["workspaces"], summary="Read a workspace")
 async def read_workspace(
-    state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    state: State, workspace: NamedDependency[dict[str, Any]], workspace_id: FromPath[str]
 ) -> dict[str, Any]:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
     await state.sessions.touch(workspace_id)
-    return workspaces.public(row)
+    return workspaces.public(workspace)
 
 
 @delete(
@@ -87,11 +85,13 @@ async def read_workspace(
     summary="Delete a workspace with its files, chunks and session",
 )
 async def delete_workspace(
-    request: Req, state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    workspace: NamedDependency[dict[str, Any]],
+    workspace_id: FromPath[str],
 ) -> None:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
-    await state.sessions.stop(request.scope, workspaces.ref(row), reason="workspace deleted")
+    await state.sessions.stop(request.scope, workspaces.ref(workspace), reason="workspace deleted")
     async with state.db.connection() as conn, conn.transaction():
         await conn.execute(
             "DELETE FROM workspaces WHERE id = %s AND user_id = %s", (workspace_id, identity.user)
@@ -109,12 +109,14 @@ async def delete_workspace(
     summary="Start the workspace's console (code-server)",
 )
 async def start_session(
-    request: Req, state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    request: Req,
+    state: State,
+    identity: NamedDependency[Identity],
+    workspace: NamedDependency[dict[str, Any]],
+    workspace_id: FromPath[str],
 ) -> dict[str, Any]:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
     result: dict[str, Any] = await state.sessions.start(
-        request.scope, identity, workspaces.ref(row)
+        request.scope, identity, workspaces.ref(workspace)
     )
     return result
 
@@ -125,12 +127,10 @@ async def start_session(
     summary="The console's state: loading, starting, ready, error or stopped",
 )
 async def session_status(
-    state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    state: State, workspace: NamedDependency[dict[str, Any]], workspace_id: FromPath[str]
 ) -> dict[str, Any]:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
     await state.sessions.touch(workspace_id)
-    result: dict[str, Any] = await state.sessions.status(workspaces.ref(row))
+    result: dict[str, Any] = await state.sessions.status(workspaces.ref(workspace))
     return result
 
 
@@ -141,11 +141,12 @@ async def session_status(
     summary="Stop the console; the workspace's storage is kept",
 )
 async def stop_session(
-    request: Req, state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    request: Req,
+    state: State,
+    workspace: NamedDependency[dict[str, Any]],
+    workspace_id: FromPath[str],
 ) -> Response[None]:
-    async with state.db.connection() as conn:
-        row = await workspaces.owned(conn, identity, workspace_id)
-    await state.sessions.stop(request.scope, workspaces.ref(row))
+    await state.sessions.stop(request.scope, workspaces.ref(workspace))
     return Response(None, status_code=204)
 
 
