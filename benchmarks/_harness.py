@@ -38,6 +38,8 @@ class Area:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    measured: str = ""
+    """When this area's numbers were taken (UTC); `--only` keeps the other areas' own."""
 
 
 def machine() -> str:
