@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from . import api_core, cli, console, gateway, infra, plots, rag, soak, telemetry, tenancy
 from ._harness import ROOT, Area, Row, machine
