@@ -39,6 +39,10 @@ def previous(path: Path) -> list[Area]:
         return []
     report = json.loads(path.read_text())
     date = report.get("produced", "")
+    markdown = path.with_suffix(".md")
+    if not date and markdown.exists():  # reports before `produced` was recorded
+        first = next((ln for ln in markdown.read_text().splitlines() if " on " in ln), "")
+        date = first.rsplit(" on ", 1)[-1].rstrip(".")
     areas = []
     for a in report.get("areas", []):
         rows = [Row(**r) for r in a.get("rows", [])]
