@@ -120,6 +120,11 @@ def _transport_failure(provider: Provider, err: httpx.TransportError, seconds: f
     return _Retry(Attempt(provider.name, None, f"connection broken: {type(err).__name__}"))
 
 
+def _result(ran: tuple[Provider, Any, float, list[Attempt]]) -> Result:
+    provider, body, elapsed, attempts = ran
+    return Result(provider.name, body, elapsed * 1000, attempts)
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:
@@ -186,17 +191,15 @@ class Gateway:
     # -- plain requests --------------------------------------------------------------------------
     async def complete(self, payload: dict[str, Any]) -> Result:
         payload = {**payload, "model": payload.get("model") or self.model}
-        return await self._call("POST", "/chat/completions", payload)
+        return _result(
+            await self._chain(lambda p, s: self._once(p, "POST", "/chat/completions", payload, s))
+        )
 
     async def embeddings(self, payload: dict[str, Any]) -> Result:
         payload = {**payload, "model": payload.get("model") or self.embedding_model}
-        return await self._call("POST", "/embeddings", payload)
-
-    async def _call(self, method: str, path: str, payload: dict[str, Any] | None) -> Result:
-        provider, body, elapsed, attempts = await self._chain(
-            lambda p, seconds: self._once(p, method, path, payload, seconds)
+        return _result(
+            await self._chain(lambda p, s: self._once(p, "POST", "/embeddings", payload, s))
         )
-        return Result(provider.name, body, elapsed * 1000, attempts)
 
     # -- the chain -------------------------------------------------------------------------------
     async def _chain(
