@@ -50,8 +50,8 @@ class Resources(_Model):
 
 
 class Embedder(Resources):
-    """The local MiniLM embedder, a sidecar of each API pod (its own memory budget: the model
-    and onnxruntime need ~200 MiB under load, the API stays within its 128 MiB target)."""
+    """The local MiniLM embedder, a sidecar of each API pod: its own memory budget (the model
+    and onnxruntime under load need more than the API's 128 MiB target; docs/benchmarks.md)."""
 
 
 class Api(Resources):

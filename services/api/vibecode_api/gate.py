@@ -65,8 +65,8 @@ class Admission:
     first step changes nothing — an upstream provider call, a search's query embedding —
     overlap the two (`opt=OVERLAP`, `alongside_verdict`): the step starts first, the verdict is
     awaited beside it, and a refusal cancels it. The count's round trip then hides in that
-    step's time instead of adding to ours — 0.15 ms back to back, but ~0.7 ms on a connection
-    idle between calls, most of the gateway's 1 ms overhead budget (docs/benchmarks.md). They
+    step's time instead of adding to ours: on a connection idle between calls that round trip
+    alone is most of the gateway's overhead budget (docs/benchmarks.md). They
     only bet when this process last saw the user well inside the limit, so a user who is out
     of calls does not make us call a provider or the embedder: a refused bet costs one
     cancelled step, never a 2xx.

@@ -3,7 +3,7 @@ them, requests sent on it directly.
 
 The transport is httpx's interface over aiohttp's connection pool, which takes about half the
 CPU per request of httpx's own (docs/benchmarks.md). Requests skip `httpx.AsyncClient`: its
-cookie jar, auth and redirect layers do nothing for these calls, cost ~7% of the gateway's CPU,
+cookie jar, auth and redirect layers do nothing for these calls but cost the gateway CPU,
 and wrap every response in a stream that refers back to it, a reference cycle per call that only
 the garbage collector frees (its pauses were the gateway's p99 under load).
 """

@@ -2,11 +2,10 @@
 
 uvicorn, not granian, by measurement (docs/benchmarks.md). granian answers a trivial route
 faster, but it does its I/O on a Rust thread and hands each request's body to the event loop
-across threads; under load that wake-up was ~75% of the gateway's overhead (median ~0.6 ms, p99
-3-6 ms at concurrency 64). uvicorn parses in the loop's own thread, so the body is there when
-the handler asks: on the chat path it adds about two thirds of granian's overhead at concurrency
-1, a fifth of its p99 at 64, and carries more requests per second (`make bench`, gateway and
-api_core).
+across threads; under load that wake-up was most of the gateway's overhead. uvicorn parses in
+the loop's own thread, so the body is there when the handler asks: on the chat path it adds less
+overhead than granian and carries more requests per second (`make bench`, gateway and api_core;
+the figures are in docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 Prometheus series behind `/metrics` and the DogStatsD `vibecode.api.requests|errors|response_time`,
 fed from one place — the outermost request middleware.
 
-Litestar's Prometheus middleware would measure the same thing a second time at about 30 µs a
-request (docs/benchmarks.md); its controller still serves the exposition.
+Litestar's Prometheus middleware would measure the same thing a second time, at a cost per
+request of its own (docs/benchmarks.md); its controller still serves the exposition.
 """
 
 from __future__ import annotations

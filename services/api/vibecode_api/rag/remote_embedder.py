@@ -22,8 +22,8 @@ class RemoteEmbedder:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._endpoint = httpx.URL(f"{self.url}/v1/embeddings")
-        # The gateway's kind of pool: ~0.5 ms less of the API's CPU per call than httpx's own
-        # transport (1.0-1.7 against 1.6-2.4 ms, 2 cores), and no reference cycle per call.
+        # The gateway's kind of pool: less of the API's CPU per call than httpx's own transport
+        # (docs/benchmarks.md), and no reference cycle per call.
         self._transport = outbound.pooled_transport()
 
     async def embed(self, texts: list[str]) -> list[np.ndarray]:

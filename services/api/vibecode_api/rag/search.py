@@ -52,7 +52,7 @@ pays for (~3 ms per 10,000 chunks here; four such words in one query took 50 ms 
 bench corpus). The word still counts on the semantic side; a query made only of such words has
 no full-text side."""
 COMMON_REFRESH_SECONDS = 30.0
-"""How long one reading of the common words is reused (one ~1 ms query): they are PostgreSQL's
+"""How long one reading of the common words is reused (it is one cheap query): they are PostgreSQL's
 own statistics (`pg_stats.most_common_elems` of `chunks.tsv`), renewed by autovacuum's ANALYZE
 after a table grows by a tenth."""
 COMMON_SQL = (

@@ -19,7 +19,7 @@ from .store import Store
 
 
 class LazyLocalEmbedder:
-    """The ONNX session costs ~50 MB and a fraction of a second: pay it on first use, not at
+    """The ONNX session costs memory and a moment to load: pay it on first use, not at
     start (idle RSS and start-to-ready are benchmarked)."""
 
     model = LOCAL_MODEL
