@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .model import Cluster, Pod, Release, Service
+from .paths import get
 
 RESTRICTED_CONTAINER = {
     "allowPrivilegeEscalation": False,
@@ -20,15 +21,6 @@ RESTRICTED_CONTAINER = {
     "readOnlyRootFilesystem": True,
 }
 RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
-
-
-def _get(values: dict[str, Any], dotted: str, default: Any = None) -> Any:
-    node: Any = values
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def _fullname(release: str, chart: str) -> str:
@@ -76,8 +68,8 @@ def ingress_nginx(cluster: Cluster, r: Release, name: str) -> None:
         Service(ns, f"{full}-controller", {80, 443}, f"chart {name}"),
         Service(ns, f"{full}-controller-admission", {443}, f"chart {name}"),
     ]
-    image = _get(v, "controller.image", {}) or {}
-    ctx = _get(v, "controller.containerSecurityContext") or {
+    image = get(v, "controller.image", {}) or {}
+    ctx = get(v, "controller.containerSecurityContext") or {
         "runAsNonRoot": image.get("runAsNonRoot", True),
         "runAsUser": image.get("runAsUser", 101),
         "allowPrivilegeEscalation": bool(image.get("allowPrivilegeEscalation", False)),
@@ -85,7 +77,7 @@ def ingress_nginx(cluster: Cluster, r: Release, name: str) -> None:
         "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
         "readOnlyRootFilesystem": image.get("readOnlyRootFilesystem", False),
     }
-    host_ports = bool(_get(v, "controller.hostPort.enabled", False))
+    host_ports = bool(get(v, "controller.hostPort.enabled", False))
     ports = [
         {"name": "http", "containerPort": 80, **({"hostPort": 80} if host_ports else {})},
         {"name": "https", "containerPort": 443, **({"hostPort": 443} if host_ports else {})},
@@ -102,7 +94,7 @@ def ingress_nginx(cluster: Cluster, r: Release, name: str) -> None:
             ns,
             f"{full}-controller",
             labels,
-            _get(v, "controller.podSecurityContext") or {},
+            get(v, "controller.podSecurityContext") or {},
             ctx,
             f"chart {name}",
             ports=ports,
@@ -118,7 +110,7 @@ def ingress_nginx(cluster: Cluster, r: Release, name: str) -> None:
             f"chart {name}",
         )
     )
-    if _get(v, "controller.proxySetHeaders"):
+    if get(v, "controller.proxySetHeaders"):
         cluster.configmaps[(ns, f"{full}-custom-proxy-headers")] = f"chart {name}"
 
 
@@ -133,8 +125,8 @@ def cert_manager(cluster: Cluster, r: Release, name: str) -> None:
         Service(ns, full, {9402}, f"chart {name}"),
         Service(ns, f"{full}-webhook", {443}, f"chart {name}"),
     ]
-    pod_ctx = _get(v, "securityContext") or RESTRICTED_POD
-    ctx = _get(v, "containerSecurityContext") or RESTRICTED_CONTAINER
+    pod_ctx = get(v, "securityContext") or RESTRICTED_POD
+    ctx = get(v, "containerSecurityContext") or RESTRICTED_CONTAINER
     for component, port in (("controller", 9402), ("webhook", 10250), ("cainjector", None)):
         labels = {
             "app.kubernetes.io/name": "webhook" if component == "webhook" else full,
@@ -145,7 +137,7 @@ def cert_manager(cluster: Cluster, r: Release, name: str) -> None:
         cluster.pods.append(
             _pod(ns, f"{full}-{component}", labels, pod_ctx, ctx, f"chart {name}", ports=ports)
         )
-    if _get(v, "crds.enabled", False):
+    if get(v, "crds.enabled", False):
         for kind in ("Certificate", "ClusterIssuer", "Issuer", "CertificateRequest"):
             cluster.crds.add(("cert-manager.io/v1", kind))
 
@@ -160,28 +152,28 @@ def authelia(cluster: Cluster, r: Release, name: str) -> None:
     of that name at `/secrets/<key>`; a PVC when `persistence.enabled`."""
     v, ns = r.values, r.namespace
     full = _fullname(name, "authelia")
-    port = int(_get(v, "service.port") or 80)
+    port = int(get(v, "service.port") or 80)
     cluster.services.append(Service(ns, full, {port}, f"chart {name}"))
     volumes: list[dict[str, Any]] = []
-    if not _get(v, "secret.disabled", False):
+    if not get(v, "secret.disabled", False):
         volumes.append(
-            {"name": "secrets", "secret": {"secretName": _get(v, "secret.existingSecret") or full}}
+            {"name": "secrets", "secret": {"secretName": get(v, "secret.existingSecret") or full}}
         )
-    for key in _get(v, "secret.additionalSecrets", {}) or {}:
+    for key in get(v, "secret.additionalSecrets", {}) or {}:
         volumes.append({"name": f"secret-{key}", "secret": {"secretName": key}})
-    if _get(v, "persistence.enabled", False):
+    if get(v, "persistence.enabled", False):
         volumes.append({"name": "authelia", "persistentVolumeClaim": {"claimName": full}})
-    volumes += list(_get(v, "pod.extraVolumes", []) or [])
+    volumes += list(get(v, "pod.extraVolumes", []) or [])
     labels = {"app.kubernetes.io/name": "authelia", "app.kubernetes.io/instance": name}
     cluster.pods.append(
         _pod(
             ns,
             full,
             labels,
-            _get(v, "pod.securityContext.pod") or {},
-            _get(v, "pod.securityContext.container") or {},
+            get(v, "pod.securityContext.pod") or {},
+            get(v, "pod.securityContext.container") or {},
             f"chart {name}",
-            ports=[{"name": "http", "containerPort": int(_get(v, "configMap.port") or 9091)}],
+            ports=[{"name": "http", "containerPort": int(get(v, "configMap.port") or 9091)}],
             volumes=volumes,
         )
     )
@@ -200,8 +192,8 @@ def cloudnative_pg(cluster: Cluster, r: Release, name: str) -> None:
             ns,
             _fullname(name, "cloudnative-pg"),
             labels,
-            _get(v, "podSecurityContext") or RESTRICTED_POD,
-            _get(v, "containerSecurityContext") or {**RESTRICTED_CONTAINER, "runAsUser": 10001},
+            get(v, "podSecurityContext") or RESTRICTED_POD,
+            get(v, "containerSecurityContext") or {**RESTRICTED_CONTAINER, "runAsUser": 10001},
             f"chart {name}",
             ports=[{"containerPort": 9443}],
         )
@@ -223,15 +215,15 @@ def datadog(cluster: Cluster, r: Release, name: str) -> None:
     full = _fullname(name, "datadog")
     secrets = [
         s
-        for s in (_get(v, "datadog.apiKeyExistingSecret"), _get(v, "datadog.appKeyExistingSecret"))
+        for s in (get(v, "datadog.apiKeyExistingSecret"), get(v, "datadog.appKeyExistingSecret"))
         if s
     ]
     ports: list[dict[str, Any]] = []
-    if _get(v, "datadog.dogstatsd.useHostPort", False):
-        port = int(_get(v, "datadog.dogstatsd.port") or 8125)
+    if get(v, "datadog.dogstatsd.useHostPort", False):
+        port = int(get(v, "datadog.dogstatsd.port") or 8125)
         ports.append({"containerPort": port, "hostPort": port, "protocol": "UDP"})
-    if _get(v, "datadog.apm.portEnabled", False):
-        port = int(_get(v, "datadog.apm.port") or 8126)
+    if get(v, "datadog.apm.portEnabled", False):
+        port = int(get(v, "datadog.apm.port") or 8126)
         ports.append({"containerPort": port, "hostPort": port, "protocol": "TCP"})
     cluster.pods.append(
         _pod(
@@ -246,8 +238,8 @@ def datadog(cluster: Cluster, r: Release, name: str) -> None:
             env_from_secrets=secrets,
         )
     )
-    admission = int(_get(v, "clusterAgent.admissionController.port") or 8000)
-    if _get(v, "clusterAgent.enabled", True):
+    admission = int(get(v, "clusterAgent.admissionController.port") or 8000)
+    if get(v, "clusterAgent.enabled", True):
         cluster.services += [
             Service(ns, f"{full}-cluster-agent", {5005}, f"chart {name}"),
             Service(ns, f"{full}-cluster-agent-metrics-api", {8443}, f"chart {name}"),
@@ -265,7 +257,7 @@ def datadog(cluster: Cluster, r: Release, name: str) -> None:
                 env_from_secrets=secrets,
             )
         )
-    if _get(v, "clusterAgent.metricsProvider.useDatadogMetrics", False):
+    if get(v, "clusterAgent.metricsProvider.useDatadogMetrics", False):
         cluster.crds.add(("datadoghq.com/v1alpha1", "DatadogMetric"))
 
 

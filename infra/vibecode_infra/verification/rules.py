@@ -17,6 +17,7 @@ import yaml
 from ..config import StackConfig
 from . import podsecurity
 from .model import Cluster
+from .paths import get, ident
 
 Rule = Callable[["Context"], list[str]]
 RULES: dict[str, Rule] = {}
@@ -49,20 +50,6 @@ def rule(name: str) -> Callable[[Rule], Rule]:
 
 def check(ctx: Context) -> list[str]:
     return [*ctx.cluster.problems, *(f for fn in RULES.values() for f in fn(ctx))]
-
-
-def _ident(m: dict[str, Any]) -> str:
-    meta = m.get("metadata", {})
-    ns = meta.get("namespace")
-    return f"{m['kind']}/{ns + '/' if ns else ''}{meta.get('name')}"
-
-
-def _get(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            return None
-        obj = obj[part]
-    return obj
 
 
 WORKSPACE_NS = re.compile(r"^user-.+-ws-.+$")
@@ -112,7 +99,7 @@ def workloads(ctx: Context) -> list[str]:
         for c in containers + spec.get("initContainers", []):
             sc = c.get("securityContext", {})
             name = f"{who} container {c['name']}"
-            if not (_get(c, "resources.requests") and _get(c, "resources.limits")):
+            if not (get(c, "resources.requests") and get(c, "resources.limits")):
                 failures.append(f"{name}: requests and limits are required")
             if c in containers and not (c.get("livenessProbe") and c.get("readinessProbe")):
                 failures.append(f"{name}: liveness and readiness probes are required")
@@ -129,11 +116,11 @@ def workloads(ctx: Context) -> list[str]:
         if m["kind"] not in ("Deployment", "StatefulSet", "DaemonSet"):
             continue
         labels = m["metadata"].get("labels", {})
-        template = _get(m, "spec.template.metadata.labels") or {}
+        template = get(m, "spec.template.metadata.labels") or {}
         for tag in TAGS:
             if tag not in labels or tag not in template:
                 failures.append(
-                    f"{_ident(m)}: Datadog tag {tag} missing on the workload or its pods"
+                    f"{ident(m)}: Datadog tag {tag} missing on the workload or its pods"
                 )
     return failures
 
@@ -145,11 +132,11 @@ def ingresses(ctx: Context) -> list[str]:
         annotations = ing["metadata"].get("annotations", {})
         missing = [k for k in AUTH_KEYS if k not in annotations]
         if missing:
-            failures.append(f"{_ident(ing)}: not behind Authelia (missing {', '.join(missing)})")
+            failures.append(f"{ident(ing)}: not behind Authelia (missing {', '.join(missing)})")
         if any(k.endswith(SNIPPETS) for k in annotations):
-            failures.append(f"{_ident(ing)}: snippet annotations are not allowed")
-        if not _get(ing, "spec.tls"):
-            failures.append(f"{_ident(ing)}: no TLS")
+            failures.append(f"{ident(ing)}: snippet annotations are not allowed")
+        if not get(ing, "spec.tls"):
+            failures.append(f"{ident(ing)}: no TLS")
     return failures
 
 
@@ -221,11 +208,11 @@ def releases(ctx: Context) -> list[str]:
     failures = []
     for rel in ctx.cluster.releases:
         if rel.chart == "ingress-nginx":
-            conf = _get(rel.values, "controller.config") or {}
+            conf = get(rel.values, "controller.config") or {}
             for key in ("proxy-read-timeout", "proxy-send-timeout"):
                 if str(conf.get(key)) != "3600":
                     failures.append(f"ingress-nginx: {key} must be 3600")
-            if _get(rel.values, "controller.allowSnippetAnnotations") is not False:
+            if get(rel.values, "controller.allowSnippetAnnotations") is not False:
                 failures.append("ingress-nginx: snippet annotations must be disabled")
         if not rel.version:
             failures.append(f"helm release {rel.resource}: chart version must be pinned")
@@ -277,13 +264,13 @@ def references(ctx: Context) -> list[str]:
     for m in ctx.of_kind("Cluster"):
         ns, spec = m["metadata"].get("namespace", ""), m.get("spec", {})
         names = [
-            _get(spec, "bootstrap.initdb.secret.name"),
-            _get(spec, "backup.barmanObjectStore.s3Credentials.accessKeyId.name"),
-            _get(spec, "backup.barmanObjectStore.s3Credentials.secretAccessKey.name"),
+            get(spec, "bootstrap.initdb.secret.name"),
+            get(spec, "backup.barmanObjectStore.s3Credentials.accessKeyId.name"),
+            get(spec, "backup.barmanObjectStore.s3Credentials.secretAccessKey.name"),
         ]
         for name in filter(None, names):
             if (ns, name) not in ctx.cluster.secrets:
-                failures.append(f"{_ident(m)}: Secret {name} does not exist in namespace {ns}")
+                failures.append(f"{ident(m)}: Secret {name} does not exist in namespace {ns}")
     return failures
 
 
@@ -298,10 +285,10 @@ def _urls(ctx: Context) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for m in ctx.manifests:
         for key, value in (m["metadata"].get("annotations") or {}).items():
-            found.append((f"{_ident(m)} annotation {key}", str(value)))
+            found.append((f"{ident(m)} annotation {key}", str(value)))
         if m["kind"] == "ConfigMap":
             for key, value in (m.get("data") or {}).items():
-                found.append((f"{_ident(m)} {key}", str(value)))
+                found.append((f"{ident(m)} {key}", str(value)))
     for pod in ctx.cluster.pods:
         if not pod.ours:
             continue
@@ -381,7 +368,7 @@ def workspace_ownership(ctx: Context) -> list[str]:
             )
             if url != wanted:
                 failures.append(
-                    f"{_ident(ing)}: auth-url {url} does not check that the caller owns the "
+                    f"{ident(ing)}: auth-url {url} does not check that the caller owns the "
                     f"workspace (expected {wanted}); any signed-in user would get its shell"
                 )
     for pod in (p for p in ctx.cluster.pods if p.ours and WORKSPACE_NS.match(p.namespace)):
@@ -409,8 +396,8 @@ def authelia_users(ctx: Context) -> list[str]:
     rel = next((r for r in ctx.cluster.releases if r.chart == "authelia"), None)
     if rel is None:
         return ["authelia: no release"]
-    backend = _get(rel.values, "configMap.authentication_backend.file") or {}
-    mounted = set(_get(rel.values, "secret.additionalSecrets") or {})
+    backend = get(rel.values, "configMap.authentication_backend.file") or {}
+    mounted = set(get(rel.values, "secret.additionalSecrets") or {})
     path = str(backend.get("path", "/config/users_database.yml"))
     if USERS_SECRET not in mounted or not path.startswith(f"/secrets/{USERS_SECRET}/"):
         failures.append(
@@ -445,7 +432,7 @@ def proxy_secret(ctx: Context) -> list[str]:
 
     failures = []
     ingress = next((r for r in ctx.cluster.releases if r.chart == "ingress-nginx"), None)
-    headers = _get(ingress.values, "controller.proxySetHeaders") if ingress else None
+    headers = get(ingress.values, "controller.proxySetHeaders") if ingress else None
     if not headers or PROXY_SECRET_HEADER not in headers:
         failures.append(
             f"ingress-nginx: controller.proxySetHeaders does not set {PROXY_SECRET_HEADER}: the "
@@ -466,17 +453,17 @@ def disruption_budgets(ctx: Context) -> list[str]:
     failures = []
     for pdb in ctx.of_kind("PodDisruptionBudget"):
         ns = pdb["metadata"].get("namespace")
-        selector = _get(pdb, "spec.selector") or {}
-        minimum = _get(pdb, "spec.minAvailable")
+        selector = get(pdb, "spec.selector") or {}
+        minimum = get(pdb, "spec.minAvailable")
         if minimum is None:
             continue
         for d in ctx.in_ns("Deployment", ns):
-            labels = _get(d, "spec.template.metadata.labels") or {}
+            labels = get(d, "spec.template.metadata.labels") or {}
             if all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()):
-                replicas = int(_get(d, "spec.replicas") or 1)
+                replicas = int(get(d, "spec.replicas") or 1)
                 if isinstance(minimum, int) and minimum >= replicas:
                     failures.append(
-                        f"{_ident(pdb)}: minAvailable {minimum} with {replicas} replica(s) of "
+                        f"{ident(pdb)}: minAvailable {minimum} with {replicas} replica(s) of "
                         f"{d['metadata']['name']} refuses every eviction (node drains hang)"
                     )
     return failures
@@ -491,7 +478,7 @@ def authelia_rules(ctx: Context) -> list[str]:
         for ing in ctx.of_kind("Ingress")
         for rule in (ing.get("spec") or {}).get("rules", [])
     }
-    for entry in (_get(rel.values, "configMap.access_control.rules") or []) if rel else []:
+    for entry in (get(rel.values, "configMap.access_control.rules") or []) if rel else []:
         for domain in entry.get("domain", []):
             if domain.startswith("*."):
                 continue
@@ -510,20 +497,20 @@ CNPG_TAG = re.compile(r"^\d+\.\d+-(?P<type>minimal|standard|system)-(bookworm|tr
 def database_image(ctx: Context) -> list[str]:
     failures = []
     for m in ctx.of_kind("Cluster"):
-        image = str(_get(m, "spec.imageName") or "")
+        image = str(get(m, "spec.imageName") or "")
         tag = image.rsplit(":", 1)[-1]
         found = CNPG_TAG.match(tag)
         if not image.startswith("ghcr.io/cloudnative-pg/postgresql:") or not found:
             failures.append(
-                f"{_ident(m)}: {image} is not a MM.mm-TYPE-OS tag of cloudnative-pg/postgres-"
+                f"{ident(m)}: {image} is not a MM.mm-TYPE-OS tag of cloudnative-pg/postgres-"
                 "containers (bare `17-bookworm` tags came from the discontinued pipeline)"
             )
             continue
         if found["type"] == "minimal":
-            failures.append(f"{_ident(m)}: {image} is a minimal image, without pgvector")
-        if _get(m, "spec.backup.barmanObjectStore") and found["type"] != "system":
+            failures.append(f"{ident(m)}: {image} is a minimal image, without pgvector")
+        if get(m, "spec.backup.barmanObjectStore") and found["type"] != "system":
             failures.append(
-                f"{_ident(m)}: in-core barmanObjectStore backups need the Barman Cloud binaries "
+                f"{ident(m)}: in-core barmanObjectStore backups need the Barman Cloud binaries "
                 f"of a `system` image, not {found['type']}"
             )
     return failures
@@ -539,7 +526,7 @@ def custom_resources(ctx: Context) -> list[str]:
             continue
         if (m["apiVersion"], m["kind"]) not in ctx.cluster.crds:
             failures.append(
-                f"{_ident(m)}: no release installs the CRD for {m['apiVersion']} {m['kind']}"
+                f"{ident(m)}: no release installs the CRD for {m['apiVersion']} {m['kind']}"
             )
     return failures
 

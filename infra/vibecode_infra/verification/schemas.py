@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .paths import get, ident
+
 CRD_REQUIRED = {
     ("cert-manager.io/v1", "ClusterIssuer"): ["spec"],
     ("cert-manager.io/v1", "Certificate"): ["spec.secretName", "spec.issuerRef.name"],
@@ -15,31 +17,17 @@ CRD_REQUIRED = {
 }
 
 
-def _get(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(obj, dict) or part not in obj:
-            return None
-        obj = obj[part]
-    return obj
-
-
 def _all(obj: Any, dotted: str) -> list[Any]:
     """Every value at `dotted`, where `name[]` walks each item of a list (an empty or missing
     list yields one None: a required list must have items)."""
     head, _, rest = dotted.partition(".")
     if head.endswith("[]"):
-        items = _get(obj, head[:-2])
+        items = get(obj, head[:-2])
         if not isinstance(items, list) or not items:
             return [None]
         return [v for item in items for v in (_all(item, rest) if rest else [item])]
-    value = _get(obj, head)
+    value = get(obj, head)
     return _all(value, rest) if rest and value is not None else [value]
-
-
-def _ident(m: dict[str, Any]) -> str:
-    meta = m.get("metadata", {})
-    ns = meta.get("namespace")
-    return f"{m['kind']}/{ns + '/' if ns else ''}{meta.get('name')}"
 
 
 def validate_schemas(manifests: list[dict[str, Any]], version: str) -> list[str]:
@@ -51,7 +39,7 @@ def validate_schemas(manifests: list[dict[str, Any]], version: str) -> list[str]
         key = (m["apiVersion"], m["kind"])
         if key in CRD_REQUIRED:
             errors += [
-                f"{_ident(m)}: missing {path}"
+                f"{ident(m)}: missing {path}"
                 for path in CRD_REQUIRED[key]
                 if any(v in (None, "", []) for v in _all(m, path))
             ]
@@ -59,10 +47,10 @@ def validate_schemas(manifests: list[dict[str, Any]], version: str) -> list[str]
         try:
             kubernetes_validate.validate(m, version, strict=True)
         except ValidationError as err:
-            errors.append(f"{_ident(m)}: {err.message}")
+            errors.append(f"{ident(m)}: {err.message}")
         except SchemaNotFoundError:
             errors.append(
-                f"{_ident(m)}: no schema for {m['apiVersion']} {m['kind']} "
+                f"{ident(m)}: no schema for {m['apiVersion']} {m['kind']} "
                 f"in Kubernetes {version} (and not a known CRD)"
             )
     return errors
