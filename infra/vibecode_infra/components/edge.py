@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_random as random
+from vibecode_core.proxy_headers import REMOTE_HEADERS
 
 from ..config import StackConfig
 from .addresses import AUTHELIA_AUTHZ_URL, workspace_authz_url
@@ -40,7 +41,7 @@ def _forward_auth(cfg: StackConfig, url: str) -> dict[str, str]:
         "nginx.ingress.kubernetes.io/auth-method": "GET",
         "nginx.ingress.kubernetes.io/auth-url": url,
         "nginx.ingress.kubernetes.io/auth-signin": f"https://{cfg.host('auth')}?rm=$request_method",
-        "nginx.ingress.kubernetes.io/auth-response-headers": "Remote-User,Remote-Name,Remote-Groups,Remote-Email",
+        "nginx.ingress.kubernetes.io/auth-response-headers": ",".join(REMOTE_HEADERS),
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+from vibecode_core.proxy_headers import PROXY_SECRET_HEADER
 
 from .. import hardening
 from ..config import StackConfig
@@ -25,7 +26,6 @@ from .base import helm_release, namespace
 
 KIND_NODE_PORTS = {"http": 30080, "https": 30443}
 """Must match kind-config.yaml's extraPortMappings (a test reads both)."""
-PROXY_SECRET_HEADER = "X-Vibe-Proxy-Secret"  # noqa: S105 - a header name
 
 
 def controller_values(cfg: StackConfig, proxy_secret: pulumi.Input[str]) -> dict[str, Any]:

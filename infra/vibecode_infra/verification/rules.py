@@ -428,7 +428,7 @@ ADMIN = "vibecode-admins"
 
 @rule("identity headers need the ingress's proxy secret")
 def proxy_secret(ctx: Context) -> list[str]:
-    from ..components.ingress import PROXY_SECRET_HEADER
+    from vibecode_core.proxy_headers import PROXY_SECRET_HEADER
 
     failures = []
     ingress = next((r for r in ctx.cluster.releases if r.chart == "ingress-nginx"), None)

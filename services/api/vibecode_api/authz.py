@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from vibecode_core.proxy_headers import REMOTE_HEADERS
 from vibecode_core.tenancy import user_namespace
 
 from . import outbound
@@ -38,7 +39,6 @@ RELAYED = (
 )
 """What Authelia's auth-request endpoint decides on: the session cookie or credentials, and the
 original URL and method (and the client address for its regulation)."""
-IDENTITY_HEADERS = ("Remote-User", "Remote-Groups", "Remote-Name", "Remote-Email")
 TIMEOUT_SECONDS = 5.0
 
 
@@ -83,7 +83,7 @@ class WorkspaceAuthz:
             raise ApiError(503, "authz_unavailable", "the auth server named no Remote-User")
         if user_namespace(user) != owner:
             return Verdict(403, {}, "this workspace belongs to another user")
-        found = {h: response.headers[h] for h in IDENTITY_HEADERS if h in response.headers}
+        found = {h: response.headers[h] for h in REMOTE_HEADERS if h in response.headers}
         return Verdict(200, found, "owner")
 
     async def aclose(self) -> None:

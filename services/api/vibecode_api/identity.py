@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from vibecode_core.proxy_headers import PROXY_SECRET_HEADER, REMOTE_HEADERS
 from vibecode_core.tenancy import Tier, TierName, tier, user_namespace
 
 from .errors import ApiError
 from .settings import Network, Settings
 
-_HEADERS = {b"remote-user", b"remote-groups", b"remote-email", b"remote-name"}
-PROXY_SECRET_HEADER = "X-Vibe-Proxy-Secret"  # noqa: S105 - a header name
+_HEADERS = {h.lower().encode() for h in REMOTE_HEADERS}
 _SECRET_KEY = PROXY_SECRET_HEADER.lower().encode()
 
 
