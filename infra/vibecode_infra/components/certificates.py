@@ -3,7 +3,7 @@
 
 HTTP-01 solver pods run in each certificate's own namespace on port 8089 (charts.CERT_MANAGER);
 every namespace with an ACME Ingress admits them from ingress-nginx (`network.acme_solver`) and
-a workspace's quota leaves room for one (`workspace.SOLVER_HEADROOM`).
+a workspace's quota leaves room for one (`charts.ACME_SOLVER_RESOURCES`, `workspace.quota`).
 """
 
 from __future__ import annotations

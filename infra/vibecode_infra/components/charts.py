@@ -36,6 +36,11 @@ CERT_MANAGER = Chart("cert-manager", "v1.17.2", "https://charts.jetstack.io", "c
 namespace, listen on 8089, carry `acme.cert-manager.io/http01-solver: "true"`, request 10m CPU /
 64Mi and are limited to 100m / 64Mi (internal/apis/config/controller/v1alpha1/defaults.go), and
 are restricted-compliant (non-root, RuntimeDefault seccomp, drop ALL, read-only root)."""
+ACME_SOLVER_RESOURCES = {
+    "requests": {"cpu": "10m", "memory": "64Mi"},
+    "limits": {"cpu": "100m", "memory": "64Mi"},
+}
+"""cert-manager v1.17.2's HTTP-01 solver pod resources (its controller's defaults, above)."""
 AUTHELIA = Chart("authelia", "0.10.10", "https://charts.authelia.com", "authelia")
 """`authelia.name` (templates/_helpers.tpl) is the release name when it contains "authelia", so
 the Service is `authelia`, port `service.port` (default 80) → the pod's `http` port 9091. The

@@ -27,7 +27,8 @@ from vibecode_core.tenancy import tier as tier_of
 
 from .. import hardening
 from ..config import StackConfig
-from . import network
+from ..quantities import bytes_of, millicores
+from . import charts, network
 from .addresses import INGRESS_NS
 from .base import ingress_spec, namespace
 from .edge import tls_annotations, workspace_auth_annotations
@@ -38,24 +39,13 @@ EXTENSIONS_DIR = "/opt/vibecode/extensions"
 SKELETON = "/opt/vibecode/home"
 HOME = "/home/coder"
 PROJECT = f"{HOME}/project"
-SOLVER_HEADROOM = WorkspaceResources("10m", "100m", "64Mi", "64Mi", "0")
-"""cert-manager's HTTP-01 solver pod (requests 10m / 64Mi, limits 100m / 64Mi: charts.py):
-on ACME stacks a workspace's quota leaves room for it beside code-server, or the certificate
-for the workspace's host would never be issued."""
 SEED = ["sh", "-c", f"cp -Rn {SKELETON}/. {HOME}/"]
 
 
-def _milli(cpu: str) -> int:
-    return int(cpu[:-1]) if cpu.endswith("m") else int(float(cpu) * 1000)
-
-
-def _mebi(memory: str) -> int:
-    units = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
-    return int(float(memory[:-2]) * units[memory[-2:]]) if memory[-2:] in units else int(memory)
-
-
 def quota(res: WorkspaceResources, acme: bool) -> dict[str, str]:
-    """The namespace's ResourceQuota: exactly one code-server pod, plus a solver's on ACME."""
+    """The namespace's ResourceQuota: exactly one code-server pod, plus on ACME stacks room for
+    cert-manager's HTTP-01 solver pod (`charts.ACME_SOLVER_RESOURCES`), or the certificate for
+    the workspace's host would never be issued."""
     hard = {
         "requests.cpu": res.cpu_request,
         "requests.memory": res.memory_request,
@@ -63,13 +53,14 @@ def quota(res: WorkspaceResources, acme: bool) -> dict[str, str]:
         "limits.memory": res.memory_limit,
     }
     if acme:
-        extra = SOLVER_HEADROOM
-        hard = {
-            "requests.cpu": f"{_milli(res.cpu_request) + _milli(extra.cpu_request)}m",
-            "requests.memory": f"{_mebi(res.memory_request) + _mebi(extra.memory_request)}Mi",
-            "limits.cpu": f"{_milli(res.cpu_limit) + _milli(extra.cpu_limit)}m",
-            "limits.memory": f"{_mebi(res.memory_limit) + _mebi(extra.memory_limit)}Mi",
-        }
+        solver = charts.ACME_SOLVER_RESOURCES
+        for key, value in list(hard.items()):
+            kind, resource = key.split(".")
+            extra = solver[kind][resource]
+            if resource == "cpu":
+                hard[key] = f"{millicores(value) + millicores(extra)}m"
+            else:
+                hard[key] = f"{(bytes_of(value) + bytes_of(extra)) // 2**20}Mi"
     return {
         **hard,
         "requests.storage": res.storage,

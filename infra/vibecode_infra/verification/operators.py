@@ -17,14 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..components.addresses import ACME_SOLVER_LABEL as SOLVER_LABEL
+from ..components.addresses import ACME_SOLVER_PORT as SOLVER_PORT
+from ..components.charts import ACME_SOLVER_RESOURCES as SOLVER_RESOURCES
 from .model import Cluster, Pod, Service
 
-SOLVER_RESOURCES = {
-    "requests": {"cpu": "10m", "memory": "64Mi"},
-    "limits": {"cpu": "100m", "memory": "64Mi"},
-}
-SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
-SOLVER_PORT = 8089
 RESTRICTED_CONTEXT = {
     "runAsNonRoot": True,
     "allowPrivilegeEscalation": False,

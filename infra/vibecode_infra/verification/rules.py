@@ -140,20 +140,12 @@ def ingresses(ctx: Context) -> list[str]:
     return failures
 
 
-def _milli(cpu: str) -> int:
-    return int(cpu[:-1]) if cpu.endswith("m") else round(float(cpu) * 1000)
-
-
-def _bytes(memory: str) -> int:
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-    return int(float(memory[:-2]) * units[memory[-2:]]) if memory[-2:] in units else int(memory)
-
-
 @rule("workspace quotas come from the tier, with room for an ACME solver")
 def workspace_quotas(ctx: Context) -> list[str]:
     from vibecode_core.tenancy import tier, workspace_namespace
 
-    from .operators import SOLVER_RESOURCES
+    from ..components.charts import ACME_SOLVER_RESOURCES as SOLVER_RESOURCES
+    from ..quantities import bytes_of, millicores
 
     failures = []
     acme = ctx.cfg.tls.issuer == "acme"
@@ -168,10 +160,14 @@ def workspace_quotas(ctx: Context) -> list[str]:
         hard = quotas[0]["spec"]["hard"] if quotas else {}
         solver = SOLVER_RESOURCES if acme else {"requests": {}, "limits": {}}
         expected = {
-            "requests.cpu": (_milli, res.cpu_request, solver["requests"].get("cpu", "0")),
-            "limits.cpu": (_milli, res.cpu_limit, solver["limits"].get("cpu", "0")),
-            "requests.memory": (_bytes, res.memory_request, solver["requests"].get("memory", "0")),
-            "limits.memory": (_bytes, res.memory_limit, solver["limits"].get("memory", "0")),
+            "requests.cpu": (millicores, res.cpu_request, solver["requests"].get("cpu", "0")),
+            "limits.cpu": (millicores, res.cpu_limit, solver["limits"].get("cpu", "0")),
+            "requests.memory": (
+                bytes_of,
+                res.memory_request,
+                solver["requests"].get("memory", "0"),
+            ),
+            "limits.memory": (bytes_of, res.memory_limit, solver["limits"].get("memory", "0")),
         }
         for key, (parse, tier_value, headroom) in expected.items():
             want = parse(tier_value) + parse(headroom)
