@@ -137,8 +137,6 @@ def build(
     for release in releases:
         charts.render(cluster, release)
     operators.render(cluster)
-    for labels in cluster.namespaces.values():
-        labels.setdefault("kubernetes.io/metadata.name", "")
     for name, labels in cluster.namespaces.items():
         labels["kubernetes.io/metadata.name"] = name
     addresses = ipaddress.ip_network(pod_cidr).hosts()
