@@ -18,6 +18,7 @@ from litestar.testing import TestClient
 from litestar.testing.transport import TestClientTransport
 from vibecode_api.app import create_app
 from vibecode_api.children import listening_socket, wait_until_up
+from vibecode_api.clock import SYSTEM_CLOCK, Clock
 
 from ..conftest import PYTHON
 
@@ -58,9 +59,13 @@ def make_client(make_settings: Callable[..., Any]) -> Iterator[Callable[..., Tes
     opened: list[TestClient[Litestar]] = []
 
     def build(
-        extra_handlers: tuple[Any, ...] = (), peer: str = "127.0.0.1", **overrides: Any
+        extra_handlers: tuple[Any, ...] = (),
+        peer: str = "127.0.0.1",
+        clock: Clock = SYSTEM_CLOCK,
+        **overrides: Any,
     ) -> TestClient[Litestar]:
-        client = open_client(create_app(make_settings(**overrides), extra_handlers), peer)
+        app = create_app(make_settings(**overrides), extra_handlers, clock)
+        client = open_client(app, peer)
         client.__enter__()
         opened.append(client)
         return client

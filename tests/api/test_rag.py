@@ -257,19 +257,21 @@ def test_chat_puts_numbered_sources_in_the_prompt(make_client: Any) -> None:
 
 
 def test_chat_still_answers_when_retrieval_fails(make_client: Any) -> None:
-    client = make_client()
-    ws = workspace(client)
-    upload(client, ws, "a.md", "something")
-
-    async def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("vector search is down")
-
-    client.app.state.rag.searcher.search = broken  # the failure, not a mock of the database
-    body = client.post(
-        "/api/chat",
-        json={"messages": [{"role": "user", "content": "x"}], "workspaceId": ws},
-        headers=ALICE,
-    ).json()
+    """The embedder process goes away between indexing and the question (a real server that
+    starts failing, not a replaced method): the answer comes without context and says so."""
+    embedder = serve_in_thread(FakeProvider(name="embedder", embedding_dims=384))
+    try:
+        client = make_client(embedder_url=embedder.url.removesuffix("/v1"))
+        ws = workspace(client)
+        assert upload(client, ws, "a.md", "something").json()["status"] == "indexed"
+        embedder.fake.fault = "500"
+        body = client.post(
+            "/api/chat",
+            json={"messages": [{"role": "user", "content": "something"}], "workspaceId": ws},
+            headers=ALICE,
+        ).json()
+    finally:
+        embedder.stop()
     assert body["context"] == []
     assert "could not be searched" in body["message"]["content"]
 

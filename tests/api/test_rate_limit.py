@@ -10,6 +10,7 @@ import httpx
 import pytest
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
+from .clocks import ManualClock
 from .conftest import as_user
 
 ALICE = as_user("alice")
@@ -17,8 +18,8 @@ CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 T0 = dt.datetime(2026, 11, 22, 10, 59, 30, tzinfo=dt.UTC).timestamp()
 
 
-def test_every_api_call_counts_until_the_limit_then_429(client: Any) -> None:
-    client.app.state.clock = lambda: T0
+def test_every_api_call_counts_until_the_limit_then_429(make_client: Any) -> None:
+    client = make_client(clock=ManualClock(T0))
     for i in range(100):
         r = client.get("/api/me", headers=ALICE)
         assert r.status_code == 200
@@ -42,17 +43,17 @@ def test_every_api_call_counts_until_the_limit_then_429(client: Any) -> None:
     assert client.get("/api/monitoring/metrics").status_code == 200
 
 
-def test_the_window_resets_when_it_says_it_will(client: Any) -> None:
-    now = [T0]
-    client.app.state.clock = lambda: now[0]
+def test_the_window_resets_when_it_says_it_will(make_client: Any) -> None:
+    clock = ManualClock(T0)
+    client = make_client(clock=clock)
     for _ in range(100):
         client.get("/api/me", headers=ALICE)
     limited = client.get("/api/me", headers=ALICE)
     assert limited.status_code == 429
     reset_at = dt.datetime.fromisoformat(limited.json()["resetAt"]).timestamp()
-    now[0] = reset_at - 0.001
+    clock.now = reset_at - 0.001
     assert client.get("/api/me", headers=ALICE).status_code == 429
-    now[0] = reset_at
+    clock.now = reset_at
     r = client.get("/api/me", headers=ALICE)
     assert r.status_code == 200
     assert r.headers["ratelimit-remaining"] == "99"
@@ -70,12 +71,13 @@ def test_premium_has_its_own_limit(client: Any) -> None:
     assert r.headers["ratelimit-limit"] == "1000"
 
 
-def test_a_refused_write_is_audited(client: Any) -> None:
-    client.app.state.clock = lambda: T0
+def test_a_refused_write_is_audited(make_client: Any) -> None:
+    clock = ManualClock(T0)
+    client = make_client(clock=clock)
     for _ in range(100):
         client.get("/api/me", headers=ALICE)
     assert client.post("/api/workspaces", json={"name": "x"}, headers=ALICE).status_code == 429
-    client.app.state.clock = lambda: T0 + 3600
+    clock.advance(3600)
     events = client.get("/api/audit", headers=ALICE).json()
     assert [(e["action"], e["outcome"]) for e in events] == [("api.call", "refused_rate_limit")]
 
@@ -88,8 +90,9 @@ def fake() -> Iterator[Any]:
 
 
 def _relay(make_client: Any, url: str) -> Any:
-    client = make_client(megallm_api_key="k", megallm_base_url=url, max_retries=0)
-    client.app.state.clock = lambda: T0
+    client = make_client(
+        clock=ManualClock(T0), megallm_api_key="k", megallm_base_url=url, max_retries=0
+    )
     return client
 
 
@@ -130,8 +133,8 @@ def test_a_bet_on_an_outdated_count_is_refused_and_its_upstream_call_cancelled(
     assert _settled_count(fake) == sent  # it has learnt: no more bets this window
 
 
-def test_an_offline_answer_waits_for_the_verdict_too(client: Any) -> None:
-    client.app.state.clock = lambda: T0
+def test_an_offline_answer_waits_for_the_verdict_too(make_client: Any) -> None:
+    client = make_client(clock=ManualClock(T0))
     _use_up(client, 100)
     r = client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
     assert (r.status_code, r.json()["error"]) == (429, "rate_limited")
@@ -141,9 +144,12 @@ def _searching(make_client: Any, url: str) -> tuple[Any, str]:
     """A client whose search embeds its query through the (fake) provider, so every embedding
     is a request the fake counts; and a workspace with one file in it (2 calls used)."""
     client = make_client(
-        embeddings="provider", megallm_api_key="k", megallm_base_url=url, max_retries=0
+        clock=ManualClock(T0),
+        embeddings="provider",
+        megallm_api_key="k",
+        megallm_base_url=url,
+        max_retries=0,
     )
-    client.app.state.clock = lambda: T0
     ws = client.post("/api/workspaces", json={"name": "w"}, headers=ALICE).json()["id"]
     files = {"file": ("a.md", b"the backup runs nightly at two")}
     r = client.post(f"/api/workspaces/{ws}/files", files=files, headers=ALICE)
@@ -173,8 +179,7 @@ def test_a_search_betting_on_an_outdated_count_is_refused(make_client: Any, fake
     """Another process used up the user's calls: the search's overlapped embedding is discarded
     and the answer is the 429, never results."""
     a, ws = _searching(make_client, fake.url)
-    b = make_client()
-    b.app.state.clock = lambda: T0
+    b = make_client(clock=ManualClock(T0))
     _use_up(b, 98)
     sent = fake.fake.requests
     refused = _search(a, ws)

@@ -14,6 +14,7 @@ import pytest
 from vibecode_api import telemetry
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
+from .clocks import ManualClock
 from .conftest import as_user
 from .routes_for_tests import boom
 
@@ -83,7 +84,9 @@ def test_every_metric_arrives_with_its_type_and_the_standard_tags(
     make_client: Any, agent: Agent, providers: list[Any]
 ) -> None:
     providers[0].fake.fault = "500"
+    clock = ManualClock(time.time())
     client = make_client(
+        clock=clock,
         dd_dogstatsd_port=agent.port,
         dd_env="test",
         dd_version="9.9.9",
@@ -109,7 +112,7 @@ def test_every_metric_arrives_with_its_type_and_the_standard_tags(
     search = f"/api/workspaces/{ws}/search"
     assert client.post(search, json={"query": "deploy"}, headers=ALICE).status_code == 200
     # A window long past: the calls above counted in the real one, this loop must start afresh.
-    client.app.state.clock = lambda: dt.datetime(2020, 1, 1, 10, 59, tzinfo=dt.UTC).timestamp()
+    clock.now = dt.datetime(2020, 1, 1, 10, 59, tzinfo=dt.UTC).timestamp()
     while client.get("/api/me", headers=ALICE).status_code != 429:
         pass
 

@@ -10,7 +10,6 @@ releases the embedded server.
 from __future__ import annotations
 
 import gc
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +27,7 @@ from vibecode_core import metric_names as names
 from . import __version__, console, logs, provisioners, telemetry, tracing
 from .audit import Audit
 from .authz import WorkspaceAuthz
+from .clock import SYSTEM_CLOCK, Clock
 from .db import Database
 from .db.embedded import EmbeddedPostgres
 from .errors import EXCEPTION_HANDLERS, DatabaseUnavailable
@@ -76,7 +76,7 @@ async def _report_gauges(sessions: SessionManager, gateway: Gateway) -> None:
         await anyio.sleep(GAUGE_SECONDS)
 
 
-def _lifespan(settings: Settings) -> Any:
+def _lifespan(settings: Settings, clock: Clock) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         embedded: EmbeddedPostgres | None = None
@@ -102,7 +102,7 @@ def _lifespan(settings: Settings) -> Any:
         )
         app.state.db = db
         app.state.sessions = sessions
-        gateway = Gateway(settings)
+        gateway = Gateway(settings, clock=clock.monotonic)
         app.state.gateway = gateway
         authz = WorkspaceAuthz(settings)
         app.state.authz = authz
@@ -174,7 +174,9 @@ class _Metrics(PrometheusController):
     include_in_schema = False
 
 
-def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litestar:
+def create_app(
+    settings: Settings, extra_handlers: Sequence[Any] = (), clock: Clock = SYSTEM_CLOCK
+) -> Litestar:
     logs.configure(settings.log_level.value, settings.secret_values())
     if settings.dev_user:
         log.warning(
@@ -201,7 +203,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
             "identity": Provide(identity_of, sync_to_thread=False),
             "workspace": Provide(owned_workspace),
         },
-        lifespan=[_lifespan(settings)],
+        lifespan=[_lifespan(settings, clock)],
         state=State(
             {
                 "settings": settings,
@@ -209,7 +211,7 @@ def create_app(settings: Settings, extra_handlers: Sequence[Any] = ()) -> Litest
                 "audit": Audit(settings.audit),
                 "identity": IdentityResolver(settings),
                 "quotas": Quotas(),
-                "clock": time.time,
+                "clock": clock,
                 # user → (hourly window, calls left) at this process's last count (gate.py)
                 "calls_left": {},
                 "draining": False,

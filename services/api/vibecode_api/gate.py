@@ -180,7 +180,7 @@ class GateMiddleware:
         if console:  # an identity, but not an API call: the hourly limit does not apply
             await self.app(scope, receive, send)
             return
-        admission = Admission(scope, identity, state.clock())
+        admission = Admission(scope, identity, state.clock.time())
         if scope["route_handler"].opt.get("overlaps_verdict"):
             scope["state"]["admission"] = admission  # the handler waits for it (see Admission)
         else:

@@ -143,7 +143,7 @@ async def workspace_list(
 @get("/console/fragments/usage", include_in_schema=False)
 async def usage(state: State, identity: NamedDependency[Identity]) -> Template:
     async with state.db.connection() as conn:
-        quotas = await state.quotas.usage(conn, identity, state.clock())
+        quotas = await state.quotas.usage(conn, identity, state.clock.time())
     return _fragment("usage.html", {"quotas": quotas, "tier": identity.tier_name.value})
 
 

@@ -20,7 +20,7 @@ async def me(identity: NamedDependency[Identity]) -> dict[str, Any]:
 @get("/api/usage", tags=["account"], summary="Every quota: limit, used, remaining (resetAt hourly)")
 async def usage(state: State, identity: NamedDependency[Identity]) -> dict[str, Any]:
     async with state.db.connection() as conn:
-        quotas = await state.quotas.usage(conn, identity, state.clock())
+        quotas = await state.quotas.usage(conn, identity, state.clock.time())
     return {"user": identity.user, "tier": identity.tier_name.value, "quotas": quotas}
 
 
