@@ -44,6 +44,7 @@ def _asgi_cost(rounds: int) -> dict[str, list[float]]:
     from vibecode_api import telemetry
     from vibecode_api.app import create_app
     from vibecode_api.db.embedded import EmbeddedPostgres
+    from vibecode_api.services import services_of
     from vibecode_api.settings import Settings
 
     async def measure(url: str, data: Path, on: bool, port: int) -> float:
@@ -73,7 +74,7 @@ def _asgi_cost(rounds: int) -> dict[str, list[float]]:
             return None
 
         async with app.lifespan():
-            await app.state.db.wait_schema()
+            await services_of(app.state).db.wait_schema()
             for _ in range(500):  # warm-up
                 await app(dict(scope, state={}), receive, send)
             started = time.process_time()

@@ -51,9 +51,11 @@ def _session_to_ready(runs: int) -> list[float]:
 
 async def _path_cost(iterations: int) -> dict[str, float]:
     """Median microseconds of the gate (identity + hourly limit) and of one quota check."""
+    from vibecode_api.admission import AdmissionMiddleware
     from vibecode_api.app import create_app
+    from vibecode_api.context import RequestContext
     from vibecode_api.db.embedded import EmbeddedPostgres
-    from vibecode_api.gate import GateMiddleware
+    from vibecode_api.services import services_of
     from vibecode_api.settings import Settings
 
     data = Path(tempfile.mkdtemp(prefix="vibe-bench-gate-"))
@@ -62,17 +64,17 @@ async def _path_cost(iterations: int) -> dict[str, float]:
     try:
         app = create_app(Settings(database_url=url, data_dir=data, log_level="warn"))
         async with app.lifespan():
-            await app.state.db.wait_schema()
+            services = services_of(app.state)
+            await services.db.wait_schema()
 
             async def inner(scope: Any, receive: Any, send: Any) -> None:
                 return None
 
-            gate = GateMiddleware(inner)
+            gate = AdmissionMiddleware(inner)
             headers = [(b"remote-user", b"bench"), (b"remote-groups", b"vibecode-premium")]
-            app.state.clock = time.time
             # A premium user's hourly limit is 1,000: use a fresh user per thousand calls.
             gate_us, quota_us, both_us = [], [], []
-            quotas = app.state.quotas
+            quotas = services.quotas
             identity = app.state.identity
             # The route handler, as Litestar's router puts it in the scope before the gate runs.
             handler = app.asgi_router.handle_routing(path="/api/workspaces", method="GET")[1]
@@ -90,8 +92,10 @@ async def _path_cost(iterations: int) -> dict[str, float]:
                 t0 = time.perf_counter()
                 await gate(scope, None, None)
                 t1 = time.perf_counter()
-                async with quotas.transaction(app.state.db, scope) as conn:
-                    await quotas.require(conn, scope, identity.resolve(scope), {"workspaces": 1})
+                caller = identity.resolve(scope)
+                ctx = RequestContext.of(scope, caller.user, dry_run=False)
+                async with quotas.transaction(ctx) as conn:
+                    await quotas.require(conn, caller, {"workspaces": 1})
                 t2 = time.perf_counter()
                 gate_us.append((t1 - t0) * 1e6)
                 quota_us.append((t2 - t1) * 1e6)

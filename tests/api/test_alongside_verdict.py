@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from vibecode_api.errors import ApiError
-from vibecode_api.gate import alongside_verdict
+from vibecode_api.rate_limit import alongside_verdict
 
 REFUSAL = ApiError(429, "rate_limited", "100 API calls per hour are used up")
 

@@ -17,6 +17,7 @@ import pytest
 from litestar.testing import TestClient
 from vibecode_api.app import create_app
 from vibecode_api.db.embedded import SERVER_SETTINGS, EmbeddedPostgres
+from vibecode_api.services import services_of
 from vibecode_api.settings import Settings
 
 from .routes_for_tests import HANDLERS
@@ -72,7 +73,7 @@ def test_an_unreachable_database_at_start_is_migrated_once_it_appears(
         with TestClient(create_app(settings, HANDLERS), raise_server_exceptions=False) as client:
             assert client.get("/api/health/ready").status_code == 503
             server.restart_server()
-            db = client.app.state.db
+            db = services_of(client.app.state).db
             client.blocking_portal.call(_within, 30, db.wait_schema)  # retried every 2 s
             assert client.get("/api/health/ready").status_code == 200
             assert client.post("/test/notes", json={"title": "x"}).status_code == 201

@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from pydantic import ValidationError
 from vibecode_api.rag.local_embedder import LocalEmbedder, default_threads, embed_tokens
 from vibecode_api.rag.model_files import model_path
 from vibecode_api.rag.quantized import runtime_model
+from vibecode_api.settings import Settings, describe_error
 
 from .rag_corpus import FILES, QUESTIONS
 
@@ -69,22 +71,28 @@ def test_an_unwritable_cache_builds_in_a_temporary_folder(
     assert built.is_file()
 
 
-@pytest.mark.parametrize(("value", "threads"), [("3", 3), (" 1 ", 1), ("", None)])
+@pytest.mark.parametrize(("value", "threads"), [("3", 3), (" 1 ", 1), (None, None)])
 def test_runs_side_by_side_follow_the_cpu_limit(
-    monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None
+    monkeypatch: pytest.MonkeyPatch, value: str | None, threads: int | None
 ) -> None:
-    monkeypatch.setenv("VIBE_EMBEDDER_THREADS", value)
-    expected = threads or min(4, len(os.sched_getaffinity(0)))
-    assert default_threads() == expected
+    if value is None:
+        monkeypatch.delenv("VIBE_EMBEDDER_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("VIBE_EMBEDDER_THREADS", value)
+    configured = Settings().embedder_threads
+    assert configured == threads
+    assert default_threads(configured) == (threads or min(4, len(os.sched_getaffinity(0))))
 
 
-@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5", "65"])
 def test_a_bad_thread_count_names_the_variable_and_what_is_allowed(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("VIBE_EMBEDDER_THREADS", value)
-    with pytest.raises(ValueError, match=r"VIBE_EMBEDDER_THREADS=.*whole number of at least 1"):
-        default_threads()
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert f"VIBE_EMBEDDER_THREADS={value!r}" in describe_error(refused.value)
+    assert "1-64" in describe_error(refused.value)
 
 
 def test_the_embedder_process_refuses_a_bad_thread_count_at_start() -> None:
@@ -93,3 +101,12 @@ def test_the_embedder_process_refuses_a_bad_thread_count_at_start() -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "VIBE_EMBEDDER_THREADS='many'" in done.stderr
+
+
+def test_the_graph_is_built_in_the_configured_model_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIBE_MODEL_CACHE", str(tmp_path / "models"))
+    settings = Settings()
+    LocalEmbedder(settings.embedder_threads, settings.model_cache)
+    assert [p.suffix for p in (tmp_path / "models").iterdir()] == [".onnx"]

@@ -107,7 +107,7 @@ def test_requests_leave_nothing_for_the_cycle_collector(make_client: Any, fakes:
             r = client.post("/v1/chat/completions", json=body, headers=ALICE)
             assert r.status_code == 200
 
-    assert not cyclic_garbage(chats) & {"Admission", "Identity", *UPSTREAM_CYCLES}
+    assert not cyclic_garbage(chats) & {"RateLimitCheck", "Identity", *UPSTREAM_CYCLES}
 
 
 def test_startup_objects_are_frozen_out_of_collections(make_client: Any) -> None:

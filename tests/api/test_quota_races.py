@@ -90,7 +90,9 @@ def test_concurrent_session_quota_holds_under_a_cross_process_burst(
         ]
     paths = [f"/api/workspaces/{ids[i % 10]}/session" for i in range(CONCURRENCY)]
     answers = asyncio.run(_burst(two_apis, "POST", "", carol, paths=paths))
-    assert {r.status_code for r in answers} <= {202, 403}
+    assert {r.status_code for r in answers} <= {202, 403}, [
+        r.text for r in answers if r.status_code == 503
+    ][:3]
     with httpx.Client() as client:
         states = [
             client.get(f"{two_apis[1].url}/api/workspaces/{ws}/session", headers=carol).json()[

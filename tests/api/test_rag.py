@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from vibecode_api.services import services_of
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
 from .conftest import as_user
@@ -119,7 +120,7 @@ def test_identical_text_is_embedded_once(make_client: Any) -> None:
     upload(client, ws, "a.md", "The same paragraph about deployment windows and freezes.")
     r = upload(client, ws, "b.md", "The same paragraph about deployment windows and freezes.")
     assert r.json()["chunksAdded"] == 1  # a new row, but its vector came from the cache
-    db_url = client.app.state.db.url
+    db_url = services_of(client.app.state).db.url
     import psycopg
 
     with psycopg.connect(db_url) as conn:
@@ -288,7 +289,7 @@ def test_words_in_most_chunks_are_left_out_of_the_full_text_match(make_client: A
         text = f"Widget inventory entry {i}: the widget goes out in batch {i}."
         assert upload(never, ws, f"notes/n{i}.md", text).status_code == 201
     assert upload(never, ws, "notes/special.md", "Frobnicate the gizmo.").status_code == 201
-    with psycopg.connect(never.app.state.db.url, autocommit=True) as conn:
+    with psycopg.connect(services_of(never.app.state).db.url, autocommit=True) as conn:
         conn.execute("ANALYZE chunks")  # what autovacuum does after enough writes
     pruning = make_client(search_common_word_rows=20)
 
@@ -312,11 +313,11 @@ def test_words_in_most_chunks_are_left_out_of_the_full_text_match(make_client: A
         from vibecode_api.rag.search import Searcher
 
         away = Database("postgresql://nobody@127.0.0.1:1/none", timeout_ms=200)
-        back = Database(never.app.state.db.url)
+        back = Database(services_of(never.app.state).db.url)
         await away.open()
         await back.open()
         try:
-            live = pruning.app.state.rag.searcher
+            live = services_of(pruning.app.state).rag.searcher
             searcher = Searcher(away, live.embedder, live.tokens, None, common_word_rows=20)
             first = await searcher._common_words()
             searcher.db = back
@@ -335,7 +336,7 @@ def test_deleting_a_file_or_workspace_deletes_its_chunks(corpus: tuple[Any, str]
     import psycopg
 
     client, ws = corpus
-    url = client.app.state.db.url
+    url = services_of(client.app.state).db.url
     files = client.get(f"/api/workspaces/{ws}/files", headers=ALICE).json()
     with psycopg.connect(url) as conn:
         count = lambda: conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # noqa: E731
@@ -481,7 +482,7 @@ def test_a_hit_only_the_words_found_has_its_cosine_score(make_client: Any) -> No
 
     nearest = gizmo_score()  # found by both sides: the semantic query's score
     assert nearest > 0.5
-    with psycopg.connect(client.app.state.db.url, autocommit=True) as conn:
+    with psycopg.connect(services_of(client.app.state).db.url, autocommit=True) as conn:
         # out of the semantic side's reach (it searches one dimension), words and vector kept
         conn.execute("UPDATE chunks SET dims = 0 WHERE workspace_id = %s", (ws,))
     assert gizmo_score() == pytest.approx(nearest, abs=1e-4)  # found by its words only
@@ -497,7 +498,7 @@ def test_the_semantic_query_walks_the_hnsw_index(corpus: tuple[Any, str]) -> Non
 
     client, ws = corpus
     query = np.full(384, 1 / np.sqrt(384), dtype=np.float32)
-    with psycopg.connect(client.app.state.db.url, options=SESSION_OPTIONS) as conn:
+    with psycopg.connect(services_of(client.app.state).db.url, options=SESSION_OPTIONS) as conn:
         register_vector(conn)
         conn.execute("SET enable_seqscan = off")  # a 30-file table is cheaper to scan
         plan = "\n".join(

@@ -10,6 +10,7 @@ import httpx
 import psutil
 import psycopg
 import pytest
+from vibecode_api.services import services_of
 
 from .conftest import as_user
 
@@ -91,7 +92,7 @@ def test_an_idle_session_is_stopped_and_storage_kept(make_client: Any, code_serv
 
 def _wait_stopped_without_traffic(client: Any, ws: str, within: float) -> dict[str, Any]:
     """Watch the database (not the API, whose traffic would count as activity)."""
-    url = client.app.state.db.url
+    url = services_of(client.app.state).db.url
     deadline = time.monotonic() + within
     with psycopg.connect(url) as conn:
         while time.monotonic() < deadline:
@@ -128,7 +129,7 @@ def test_sessions_left_by_a_crash_are_reconciled_at_start(
     client.post(path, headers=ALICE)
     ready = _until(client, path, {"ready", "error"})
     assert ready["status"] == "ready", ready
-    url = client.app.state.db.url
+    url = services_of(client.app.state).db.url
     with psycopg.connect(url) as conn:
         handle = conn.execute(
             "SELECT handle FROM sessions WHERE workspace_id = %s", (ws,)

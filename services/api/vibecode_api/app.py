@@ -1,7 +1,7 @@
 """The Litestar application: `create_app(settings)` wires state, layers and routes.
 
 Request path, outermost first: request context (id, access log, counters) → Litestar's routing
-and exception layer → the gate (identity, hourly limit, dry run) → the handler. The lifespan
+and exception layer → admission (identity, hourly limit, dry run) → the handler. The lifespan
 opens the database — the embedded server when no URL is configured — applies migrations, and on
 shutdown stops taking new work, lets the server drain in-flight requests, closes the pool and
 releases the embedded server.
@@ -25,13 +25,14 @@ from litestar.plugins.prometheus import PrometheusController
 from vibecode_core import metric_names as names
 
 from . import __version__, console, logs, provisioners, telemetry, tracing
+from .admission import AdmissionMiddleware
 from .audit import Audit
 from .authz import WorkspaceAuthz
 from .clock import SYSTEM_CLOCK, Clock
+from .context import RequestContext
 from .db import Database
 from .db.embedded import EmbeddedPostgres
 from .errors import EXCEPTION_HANDLERS, DatabaseUnavailable
-from .gate import GateMiddleware
 from .identity import Identity, IdentityResolver, unauthenticated
 from .middleware import RequestContextMiddleware
 from .providers import Gateway
@@ -41,6 +42,7 @@ from .rag.service import Rag
 from .routes import account, files, health, llm, monitoring, workspaces
 from .routes import authz as authz_routes
 from .routes.dependencies import owned_workspace
+from .services import DEPENDENCIES, Services
 from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
@@ -92,22 +94,31 @@ def _lifespan(settings: Settings, clock: Clock) -> Any:
             options=search.SESSION_OPTIONS,
         )
         provisioner = provisioners.create(settings)
+        audit = Audit(db, settings.audit)
+        quotas = Quotas(db, audit)
         sessions = SessionManager(
             db,
             provisioner,
-            app.state.quotas,
+            quotas,
+            audit,
             idle_timeout=settings.session_idle_timeout,
             start_timeout=settings.session_start_timeout,
             reap_interval=settings.session_reap_interval,
         )
-        app.state.db = db
-        app.state.sessions = sessions
         gateway = Gateway(settings, clock=clock.monotonic)
-        app.state.gateway = gateway
         authz = WorkspaceAuthz(settings)
-        app.state.authz = authz
-        rag = Rag(settings, db, app.state.quotas, app.state.audit, gateway)
-        app.state.rag = rag
+        rag = Rag(settings, db, quotas, audit, gateway)
+        app.state.services = Services(
+            settings=settings,
+            clock=clock,
+            db=db,
+            audit=audit,
+            quotas=quotas,
+            sessions=sessions,
+            gateway=gateway,
+            authz=authz,
+            rag=rag,
+        )
         await db.open()
         telemetry.configure(settings)
         try:
@@ -161,8 +172,14 @@ def _lifespan(settings: Settings, clock: Clock) -> Any:
     return lifespan
 
 
+def context_of(request: Request[Any, Any, Any]) -> RequestContext:
+    """What the domain needs of this request (set with the identity by admission)."""
+    ctx: RequestContext = request.scope["state"]["context"]
+    return ctx
+
+
 def identity_of(request: Request[Any, Any, Any]) -> Identity:
-    """The identity the gate established for this request."""
+    """The identity the admission middleware established for this request."""
     identity: Identity | None = request.scope.get("state", {}).get("identity")
     if identity is None:
         raise unauthenticated("no identity: this route requires the auth proxy's headers")
@@ -200,24 +217,22 @@ def create_app(
             *extra_handlers,
         ],
         dependencies={
+            **DEPENDENCIES,
             "identity": Provide(identity_of, sync_to_thread=False),
+            "ctx": Provide(context_of, sync_to_thread=False),
             "workspace": Provide(owned_workspace),
         },
         lifespan=[_lifespan(settings, clock)],
         state=State(
             {
-                "settings": settings,
                 "stats": stats,
-                "audit": Audit(settings.audit),
                 "identity": IdentityResolver(settings),
-                "quotas": Quotas(),
-                "clock": clock,
-                # user → (hourly window, calls left) at this process's last count (gate.py)
+                # user → (hourly window, calls left) at this process's last count (rate_limit.py)
                 "calls_left": {},
                 "draining": False,
             }
         ),
-        middleware=[DefineMiddleware(GateMiddleware)],  # type: ignore[arg-type]
+        middleware=[DefineMiddleware(AdmissionMiddleware)],  # type: ignore[arg-type]
         template_config=console.template_config,
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),

@@ -1,9 +1,9 @@
-"""The audit log and the dry-run switch: one writer that every write endpoint uses.
+"""The audit log: one writer that every write path uses.
 
-A write handler declares itself with `opt={"audit": "<action>"}`. The gate then refuses it
-(`refuse_in_dry_run`) while `VIBE_DRY_RUN` is on (error `dry_run`, the attempt recorded), and
-handlers call `Audit.record` inside their own transaction, so an audited write and its audit row
-land together.
+A write route declares its action once, with `opt={"audit": "<action>"}`; it reaches the domain
+as `RequestContext.action`, which `Audit.record` writes unless told another (a refusal, or a
+side effect such as the session a workspace's deletion stops). Rows are written inside the
+caller's transaction, so an audited write and its audit row land together.
 `VIBE_AUDIT=false` turns recording off.
 """
 
@@ -14,34 +14,26 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from .context import RequestContext
+from .db import Database
 from .errors import ApiError
 from .logs import get_logger
 
 log = get_logger(__name__)
 
-DRY_RUN_STATUS = 403
-
-
-def actor_of(scope: Any) -> str:
-    identity = scope.get("state", {}).get("identity")
-    return getattr(identity, "user", None) or "anonymous"
-
-
-def request_id_of(scope: Any) -> str:
-    return str(scope.get("state", {}).get("request_id", ""))
-
 
 class Audit:
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, db: Database, enabled: bool) -> None:
+        self.db = db
         self.enabled = enabled
 
     async def record(
         self,
         conn: psycopg.AsyncConnection[Any],
-        scope: Any,
-        action: str,
+        ctx: RequestContext,
         outcome: str,
         *,
+        action: str | None = None,
         target: str = "",
         detail: dict[str, Any] | None = None,
     ) -> None:
@@ -51,43 +43,31 @@ class Audit:
         await conn.execute(
             "INSERT INTO audit_events (actor, action, target, outcome, request_id, detail)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (actor_of(scope), action, target, outcome, request_id_of(scope), Jsonb(detail or {})),
+            (
+                ctx.actor,
+                action or ctx.action,
+                target,
+                outcome,
+                ctx.request_id,
+                Jsonb(detail or {}),
+            ),
         )
 
-    async def record_scope(
+    async def record_alone(
         self,
-        scope: Any,
-        action: str,
+        ctx: RequestContext,
         outcome: str,
         *,
+        action: str | None = None,
         target: str = "",
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Record on its own connection: for refusals, where no write transaction exists."""
         if not self.enabled:
             return
-        db = scope["app"].state.db
         try:
-            async with db.connection() as conn:
-                await self.record(conn, scope, action, outcome, target=target, detail=detail)
+            async with self.db.connection() as conn:
+                await self.record(conn, ctx, outcome, action=action, target=target, detail=detail)
         except ApiError:
             # The refusal itself must still reach the client when the database is down.
-            log.warning("audit_unrecorded", action=action, outcome=outcome)
-
-
-async def refuse_in_dry_run(scope: Any) -> None:
-    """For the gate: a declared write (`opt={"audit": …}`) is refused while `VIBE_DRY_RUN` is on.
-
-    In the gate rather than a Litestar guard: guards cost a copy of the route handler on every
-    request, reads included (`make bench`)."""
-    action = scope["route_handler"].opt.get("audit")
-    state = scope["app"].state
-    if not action or not state.settings.dry_run:
-        return
-    await state.audit.record_scope(scope, action, "blocked_dry_run", target=scope["path"])
-    raise ApiError(
-        DRY_RUN_STATUS,
-        "dry_run",
-        f"{action} was not performed: VIBE_DRY_RUN=true blocks every write; "
-        "unset it to allow writes",
-    )
+            log.warning("audit_unrecorded", action=action or ctx.action, outcome=outcome)

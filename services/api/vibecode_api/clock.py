@@ -4,9 +4,10 @@ instead of waiting for it (or patching `time`)."""
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+@runtime_checkable
 class Clock(Protocol):
     def time(self) -> float:
         """Wall-clock seconds since the epoch: hourly quota windows and their reset times."""

@@ -1,9 +1,9 @@
 """The one quota mechanism every write path calls.
 
-`Quotas.require(conn, scope, identity, {quota: amount})` runs inside the caller's transaction. It
+`Quotas.require(conn, identity, {quota: amount})` runs inside the caller's transaction. It
 first takes a per-user transaction-scoped advisory lock, so concurrent writes of one user — from
 any number of API processes on the same database — are checked one after another against what is
-committed; then it measures usage and refuses the whole write (`403 quota_exceeded` with `quota`,
+committed (within a process they already wait their turn before taking a connection); then it measures usage and refuses the whole write (`403 quota_exceeded` with `quota`,
 `limit`, `used`). Write paths open their transaction with `Quotas.transaction`, which audits a
 refusal once the refused transaction has rolled back and its connection is back in the pool (a
 second connection taken while holding the user's lock could starve the pool). Usage is always
@@ -12,8 +12,10 @@ measured live from the tables, never from a cache.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,11 +24,14 @@ import psycopg
 from vibecode_core import metric_names as names
 
 from . import telemetry
+from .audit import Audit
+from .context import RequestContext
 from .db import Database
 from .errors import ApiError
 from .identity import Identity
+from .provisioners import SessionState
 
-ACTIVE_SESSION_STATES = ("loading", "starting", "ready")
+ACTIVE_SESSION_STATES = (SessionState.loading, SessionState.starting, SessionState.ready)
 WINDOW_SECONDS = 3600
 """The hourly API-call limit's window (the gate counts in it, usage reports it)."""
 
@@ -76,10 +81,23 @@ async def measure(
 
 
 class Quotas:
+    def __init__(self, db: Database, audit: Audit) -> None:
+        self.db = db
+        self.audit = audit
+        # One user's quota-bound writes in this process, one at a time before they take a
+        # pooled connection: they would queue on the user's advisory lock anyway, each holding a
+        # connection, and a burst from one user would starve the pool for everyone.
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _turn(self, user: str) -> asyncio.Lock:
+        lock = self._turns.get(user)
+        if lock is None:
+            lock = self._turns[user] = asyncio.Lock()
+        return lock
+
     async def require(
         self,
         conn: psycopg.AsyncConnection[Any],
-        scope: Any,
         identity: Identity,
         needs: dict[str, int],
         *,
@@ -100,18 +118,16 @@ class Quotas:
                 raise QuotaExceeded(quota, limits[quota], current + amount, identity.tier_name)
 
     @asynccontextmanager
-    async def transaction(
-        self, db: Database, scope: Any
-    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async def transaction(self, ctx: RequestContext) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A write transaction whose quota refusal is audited after it has rolled back."""
         try:
-            async with db.connection() as conn, conn.transaction():
+            async with self._turn(ctx.actor), self.db.connection() as conn, conn.transaction():
                 yield conn
         except QuotaExceeded as err:
-            await scope["app"].state.audit.record_scope(
-                scope,
-                "quota.check",
+            await self.audit.record_alone(
+                ctx,
                 "refused_quota",
+                action="quota.check",
                 target=err.extra["quota"],
                 detail={"limit": err.extra["limit"], "used": err.extra["used"]},
             )

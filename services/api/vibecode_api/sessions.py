@@ -16,22 +16,25 @@ import anyio
 import anyio.abc
 from psycopg.types.json import Jsonb
 
+from .audit import Audit
+from .context import RequestContext
 from .db import Database
 from .identity import Identity
 from .logs import get_logger
-from .provisioners import Provisioner, ProvisionError, WorkspaceRef
-from .provisioners.base import Handle, Probe
+from .provisioners import Handle, Probe, Provisioner, ProvisionError, SessionState, WorkspaceRef
 from .quotas import ACTIVE_SESSION_STATES, Quotas, lock_user
 
 log = get_logger(__name__)
 
+START, STOP = "session.start", "session.stop"
+"""The audit actions of a session's start and stop (routes declare them in their `opt`)."""
 POLL_SECONDS = 0.1
 TOUCH_EVERY_SECONDS = 5
 
 
 def view(row: dict[str, Any] | None, provisioner: Provisioner) -> dict[str, Any]:
     if row is None:
-        return {"status": "stopped"}
+        return {"status": SessionState.stopped}
     out: dict[str, Any] = {
         "status": row["state"],
         "workspaceId": row["workspace_id"],
@@ -39,7 +42,7 @@ def view(row: dict[str, Any] | None, provisioner: Provisioner) -> dict[str, Any]
         "startedAt": row["started_at"].isoformat(),
         "lastActivity": row["last_activity"].isoformat(),
     }
-    if row["state"] == "ready":
+    if row["state"] == SessionState.ready:
         out["url"] = row["url"]
         out.update(provisioner.public(row["handle"]))
     if row["error"]:
@@ -55,6 +58,7 @@ class SessionManager:
         db: Database,
         provisioner: Provisioner,
         quotas: Quotas,
+        audit: Audit,
         *,
         idle_timeout: float,
         start_timeout: float,
@@ -63,6 +67,7 @@ class SessionManager:
         self.db = db
         self.provisioner = provisioner
         self.quotas = quotas
+        self.audit = audit
         self.idle_timeout = idle_timeout
         self.start_timeout = start_timeout
         self.reap_interval = reap_interval
@@ -121,14 +126,16 @@ class SessionManager:
         if not self._reconciled.is_set() and self.db.schema_ready:
             await self._reconciled.wait()
 
-    async def start(self, scope: Any, identity: Identity, ws: WorkspaceRef) -> dict[str, Any]:
+    async def start(
+        self, ctx: RequestContext, identity: Identity, ws: WorkspaceRef
+    ) -> dict[str, Any]:
         await self._after_reconcile()
-        async with self.quotas.transaction(self.db, scope) as conn:
+        async with self.quotas.transaction(ctx) as conn:
             await lock_user(conn, identity.user)
             row = await self._row(conn, ws.id, lock=True)
             if row is not None and row["state"] in ACTIVE_SESSION_STATES:
                 return view(row, self.provisioner)
-            await self.quotas.require(conn, scope, identity, {"concurrentSessions": 1})
+            await self.quotas.require(conn, identity, {"concurrentSessions": 1})
             row = await (
                 await conn.execute(
                     "INSERT INTO sessions (workspace_id, user_id, namespace, state, provisioner)"
@@ -140,9 +147,7 @@ class SessionManager:
                     (ws.id, ws.user, ws.namespace, self.provisioner.name),
                 )
             ).fetchone()
-            await scope["app"].state.audit.record(
-                conn, scope, "session.start", "success", target=ws.id
-            )
+            await self.audit.record(conn, ctx, "success", action=START, target=ws.id)
         assert self._tg is not None, "the session manager is not running"
         self._tg.start_soon(self._bring_up, ws)
         return view(row, self.provisioner)
@@ -151,21 +156,29 @@ class SessionManager:
         await self._after_reconcile()
         async with self.db.connection() as conn:
             row = await self._row(conn, ws.id)
-        if row is not None and row["state"] == "ready":
+        if row is not None and row["state"] == SessionState.ready:
             probe = await self.provisioner.probe(ws, row["handle"])
-            if probe.state == "error":
+            if probe.state == SessionState.error:
                 row = (
-                    await self._set(ws.id, "error", error=probe.error, only_from=("ready",)) or row
+                    await self._set(
+                        ws.id,
+                        SessionState.error,
+                        error=probe.error,
+                        only_from=(SessionState.ready,),
+                    )
+                    or row
                 )
         return view(row, self.provisioner)
 
-    async def stop(self, scope: Any, ws: WorkspaceRef, reason: str = "requested") -> bool:
+    async def stop(self, ctx: RequestContext, ws: WorkspaceRef, reason: str = "requested") -> bool:
+        """Stop the session (audited as `session.stop` whichever route asked: deleting its
+        workspace stops it too)."""
         async with self.db.connection() as conn:
             row = await self._row(conn, ws.id)
-        if row is None or row["state"] == "stopped":
+        if row is None or row["state"] == SessionState.stopped:
             return False
         await self._stop_row(row, reason)
-        await scope["app"].state.audit.record_scope(scope, "session.stop", "success", target=ws.id)
+        await self.audit.record_alone(ctx, "success", action=STOP, target=ws.id)
         return True
 
     async def touch(self, workspace_id: str) -> None:
@@ -192,8 +205,10 @@ class SessionManager:
         for row in rows:
             ws = self._ref(row)
             probe = await self.provisioner.probe(ws, row["handle"])
-            if probe.state == "error":
-                await self._set(ws.id, "error", error=probe.error, only_from=("ready",))
+            if probe.state == SessionState.error:
+                await self._set(
+                    ws.id, SessionState.error, error=probe.error, only_from=(SessionState.ready,)
+                )
                 continue
             last = max(float(row["active_at"]), probe.last_heartbeat or 0.0)
             if now - last > self.idle_timeout:
@@ -214,12 +229,14 @@ class SessionManager:
         for row in rows:
             ws = self._ref(row)
             probe = await self._probe_or_none(ws, row["handle"])
-            if probe is not None and probe.state in ("ready", "starting"):
+            if probe is not None and probe.state in (SessionState.ready, SessionState.starting):
                 log.info("session_adopted", workspace=ws.id, state=probe.state)
-                if probe.state == "starting" and self._tg is not None:
+                if probe.state == SessionState.starting and self._tg is not None:
                     self._tg.start_soon(self._wait_ready, ws, row["handle"])
             else:
-                await self._set(ws.id, "stopped", stop_reason="lost when the API restarted")
+                await self._set(
+                    ws.id, SessionState.stopped, stop_reason="lost when the API restarted"
+                )
                 if row["handle"]:
                     await self.provisioner.stop(ws, row["handle"])
                 log.info("session_reconciled_stopped", workspace=ws.id)
@@ -229,42 +246,57 @@ class SessionManager:
         try:
             handle = await self.provisioner.start(ws)
         except ProvisionError as err:
-            await self._set(ws.id, "error", error=str(err), only_from=("loading",))
+            await self._set(
+                ws.id, SessionState.error, error=str(err), only_from=(SessionState.loading,)
+            )
             return
         except Exception as err:
             log.error("session_start_failed", workspace=ws.id, exc_info=err)
             await self._set(
-                ws.id, "error", error="the session could not be started", only_from=("loading",)
+                ws.id,
+                SessionState.error,
+                error="the session could not be started",
+                only_from=(SessionState.loading,),
             )
             return
-        if await self._set(ws.id, "starting", handle=handle, only_from=("loading",)) is None:
+        if (
+            await self._set(
+                ws.id, SessionState.starting, handle=handle, only_from=(SessionState.loading,)
+            )
+            is None
+        ):
             await self.provisioner.stop(ws, handle)  # stopped while we were starting it
             return
         await self._wait_ready(ws, handle)
 
     async def _wait_ready(self, ws: WorkspaceRef, handle: Handle) -> None:
-        probe = Probe("starting")
+        probe = Probe(SessionState.starting)
         with anyio.move_on_after(self.start_timeout):
             while True:
                 probe = await self.provisioner.probe(ws, handle)
-                if probe.state in ("ready", "error"):
+                if probe.state in (SessionState.ready, SessionState.error):
                     break
                 await anyio.sleep(POLL_SECONDS)
-        if probe.state == "ready":
-            if await self._set(ws.id, "ready", url=probe.url, only_from=("starting",)) is None:
+        if probe.state == SessionState.ready:
+            if (
+                await self._set(
+                    ws.id, SessionState.ready, url=probe.url, only_from=(SessionState.starting,)
+                )
+                is None
+            ):
                 await self.provisioner.stop(ws, handle)
             return
         error = (
             probe.error
-            if probe.state == "error"
+            if probe.state == SessionState.error
             else (f"code-server did not become ready within {self.start_timeout:g} s")
         )
-        await self._set(ws.id, "error", error=error, only_from=("starting",))
+        await self._set(ws.id, SessionState.error, error=error, only_from=(SessionState.starting,))
         await self.provisioner.stop(ws, handle)
 
     async def _stop_row(self, row: dict[str, Any], reason: str) -> None:
         ws = self._ref(row)
-        await self._set(ws.id, "stopped", stop_reason=reason)
+        await self._set(ws.id, SessionState.stopped, stop_reason=reason)
         if row["handle"]:
             await self.provisioner.stop(ws, row["handle"])
 
@@ -286,9 +318,9 @@ class SessionManager:
     async def _set(
         self,
         workspace_id: str,
-        state: str,
+        state: SessionState,
         *,
-        only_from: tuple[str, ...] = (),
+        only_from: tuple[SessionState, ...] = (),
         url: str | None = None,
         error: str | None = None,
         stop_reason: str | None = None,
@@ -298,7 +330,7 @@ class SessionManager:
         sql = (
             "UPDATE sessions SET state = %s, url = %s, error = %s, stop_reason = %s,"
             " handle = coalesce(%s, handle), updated_at = now()"
-            + (", last_activity = now()" if state == "ready" else "")
+            + (", last_activity = now()" if state == SessionState.ready else "")
             + " WHERE workspace_id = %s"
             + (" AND state = ANY(%s)" if only_from else "")
             + " RETURNING *"

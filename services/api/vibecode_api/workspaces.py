@@ -6,10 +6,13 @@ does not exist (404), so existence is never revealed.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.rows import class_row
 from vibecode_core.tenancy import workspace_namespace
 
 from .errors import ApiError
@@ -21,17 +24,32 @@ def not_found(workspace_id: str) -> ApiError:
     return ApiError(404, "not_found", f"workspace {workspace_id!r} does not exist")
 
 
-def public(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "namespace": row["namespace"],
-        "createdAt": row["created_at"].isoformat(),
-    }
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A `workspaces` row, as routes, sessions and RAG receive it."""
+
+    id: str
+    user_id: str
+    name: str
+    namespace: str
+    created_at: dt.datetime
+    embedding_model: str | None
+    """the model its chunks are embedded with (set by the first upload), and its dimensions"""
+    embedding_dims: int | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "namespace": self.namespace,
+            "createdAt": self.created_at.isoformat(),
+        }
+
+    def ref(self) -> WorkspaceRef:
+        return WorkspaceRef(id=self.id, user=self.user_id, namespace=self.namespace)
 
 
-def ref(row: dict[str, Any]) -> WorkspaceRef:
-    return WorkspaceRef(id=row["id"], user=row["user_id"], namespace=row["namespace"])
+_COLUMNS = "id, user_id, name, namespace, created_at, embedding_model, embedding_dims"
 
 
 def new_id() -> str:
@@ -39,20 +57,17 @@ def new_id() -> str:
     return secrets.token_hex(5)
 
 
-async def insert(
-    conn: psycopg.AsyncConnection[Any], identity: Identity, name: str
-) -> dict[str, Any]:
+async def insert(conn: psycopg.AsyncConnection[Any], identity: Identity, name: str) -> Workspace:
     for _ in range(5):  # an id collision is astronomically rare; retry rather than fail
         ws_id = new_id()
         try:
-            async with conn.transaction():
-                row: dict[str, Any] | None = await (
-                    await conn.execute(
-                        "INSERT INTO workspaces (id, user_id, name, namespace) VALUES (%s, %s, %s, %s)"
-                        " RETURNING *",
-                        (ws_id, identity.user, name, workspace_namespace(identity.user, ws_id)),
-                    )
-                ).fetchone()
+            async with conn.transaction(), conn.cursor(row_factory=class_row(Workspace)) as cur:
+                await cur.execute(
+                    "INSERT INTO workspaces (id, user_id, name, namespace) VALUES (%s, %s, %s, %s)"
+                    f" RETURNING {_COLUMNS}",
+                    (ws_id, identity.user, name, workspace_namespace(identity.user, ws_id)),
+                )
+                row = await cur.fetchone()
                 assert row is not None
                 return row
         except psycopg.errors.UniqueViolation as err:
@@ -65,13 +80,14 @@ async def insert(
 
 async def owned(
     conn: psycopg.AsyncConnection[Any], identity: Identity, workspace_id: str
-) -> dict[str, Any]:
+) -> Workspace:
     """The caller's workspace, or 404 (also when it belongs to someone else)."""
-    row: dict[str, Any] | None = await (
-        await conn.execute(
-            "SELECT * FROM workspaces WHERE id = %s AND user_id = %s", (workspace_id, identity.user)
+    async with conn.cursor(row_factory=class_row(Workspace)) as cur:
+        await cur.execute(
+            f"SELECT {_COLUMNS} FROM workspaces WHERE id = %s AND user_id = %s",
+            (workspace_id, identity.user),
         )
-    ).fetchone()
+        row = await cur.fetchone()
     if row is None:
         raise not_found(workspace_id)
     return row
@@ -90,7 +106,10 @@ async def listing(conn: psycopg.AsyncConnection[Any], identity: Identity) -> lis
     ).fetchall()
     return [
         {
-            **public(r),
+            "id": r["id"],
+            "name": r["name"],
+            "namespace": r["namespace"],
+            "createdAt": r["created_at"].isoformat(),
             "files": r["files"],
             "bytes": int(r["bytes"]),
             "chunks": int(r["chunks"]),

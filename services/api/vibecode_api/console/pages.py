@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Response, get
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -22,15 +22,21 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from .. import workspaces
+from ..clock import Clock
+from ..db import Database
 from ..identity import Identity
+from ..provisioners import SessionState
+from ..quotas import Quotas
 from ..routes.files import file_listing
+from ..sessions import SessionManager
+from ..workspaces import Workspace
 
 HERE = Path(__file__).parent
 TEMPLATE_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 STATIC_PATH = "/static"
 
-ACTIVE = ("loading", "starting")
+ACTIVE = (SessionState.loading, SessionState.starting)
 POLL_ACTIVE = "every 1s"
 POLL_READY = "every 5s"
 NEAR_LIMIT = 0.8
@@ -84,28 +90,28 @@ def _fragment(name: str, context: dict[str, Any]) -> Template:
     return Template(template_name=name, context=context, headers={"Cache-Control": "no-store"})
 
 
-async def _workspaces(state: State, identity: Identity) -> list[dict[str, Any]]:
-    async with state.db.connection() as conn:
+async def _workspaces(db: Database, identity: Identity) -> list[dict[str, Any]]:
+    async with db.connection() as conn:
         return await workspaces.listing(conn, identity)
 
 
 async def _owned(
-    state: State, identity: Identity, workspace_id: str, with_files: bool = False
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    db: Database, identity: Identity, workspace_id: str, with_files: bool = False
+) -> tuple[Workspace, list[dict[str, Any]]]:
     """The caller's workspace row (404 for anyone else's) and, when asked, its files."""
-    async with state.db.connection() as conn:
+    async with db.connection() as conn:
         row = await workspaces.owned(conn, identity, workspace_id)
         listing = await file_listing(conn, workspace_id) if with_files else []
     return row, listing
 
 
 @get("/", include_in_schema=False, name="console")
-async def index(state: State, identity: NamedDependency[Identity]) -> Template:
+async def index(db: NamedDependency[Database], identity: NamedDependency[Identity]) -> Template:
     return _page(
         "index.html",
         {
             "me": identity.public(),
-            "workspaces": await _workspaces(state, identity),
+            "workspaces": await _workspaces(db, identity),
             "ws": None,
         },
     )
@@ -113,61 +119,70 @@ async def index(state: State, identity: NamedDependency[Identity]) -> Template:
 
 @get("/console/workspaces/{workspace_id:str}", include_in_schema=False)
 async def workspace_page(
-    state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    db: NamedDependency[Database],
+    sessions: NamedDependency[SessionManager],
+    identity: NamedDependency[Identity],
+    workspace_id: FromPath[str],
 ) -> Template:
-    row, listing = await _owned(state, identity, workspace_id, with_files=True)
+    row, listing = await _owned(db, identity, workspace_id, with_files=True)
     return _page(
         "index.html",
         {
             "me": identity.public(),
-            "workspaces": await _workspaces(state, identity),
-            "ws": workspaces.public(row),
+            "workspaces": await _workspaces(db, identity),
+            "ws": row.public(),
             "files": listing,
-            "session": await state.sessions.status(workspaces.ref(row)),
+            "session": await sessions.status(row.ref()),
         },
     )
 
 
 @get("/console/fragments/workspaces", include_in_schema=False)
 async def workspace_list(
-    state: State,
+    db: NamedDependency[Database],
     identity: NamedDependency[Identity],
     current: Annotated[str | None, Parameter(max_length=64)] = None,
 ) -> Template:
     return _fragment(
         "workspaces.html",
-        {"workspaces": await _workspaces(state, identity), "current": current},
+        {"workspaces": await _workspaces(db, identity), "current": current},
     )
 
 
 @get("/console/fragments/usage", include_in_schema=False)
-async def usage(state: State, identity: NamedDependency[Identity]) -> Template:
-    async with state.db.connection() as conn:
-        quotas = await state.quotas.usage(conn, identity, state.clock.time())
-    return _fragment("usage.html", {"quotas": quotas, "tier": identity.tier_name.value})
+async def usage(
+    db: NamedDependency[Database],
+    quotas: NamedDependency[Quotas],
+    clock: NamedDependency[Clock],
+    identity: NamedDependency[Identity],
+) -> Template:
+    async with db.connection() as conn:
+        usage = await quotas.usage(conn, identity, clock.time())
+    return _fragment("usage.html", {"quotas": usage, "tier": identity.tier_name.value})
 
 
 @get("/console/fragments/workspaces/{workspace_id:str}/files", include_in_schema=False)
 async def files(
-    state: State, identity: NamedDependency[Identity], workspace_id: FromPath[str]
+    db: NamedDependency[Database], identity: NamedDependency[Identity], workspace_id: FromPath[str]
 ) -> Template:
-    row, listing = await _owned(state, identity, workspace_id, with_files=True)
-    return _fragment("files.html", {"ws": workspaces.public(row), "files": listing})
+    row, listing = await _owned(db, identity, workspace_id, with_files=True)
+    return _fragment("files.html", {"ws": row.public(), "files": listing})
 
 
 @get("/console/fragments/workspaces/{workspace_id:str}/session", include_in_schema=False)
 async def session(
-    state: State,
+    db: NamedDependency[Database],
+    sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
     shown: Annotated[str | None, Parameter(max_length=16)] = None,
 ) -> Template | Response[None]:
     """The session panel; with `shown`, 204 while the state is still the one on the page."""
-    row, _ = await _owned(state, identity, workspace_id)
-    current = await state.sessions.status(workspaces.ref(row))
+    row, _ = await _owned(db, identity, workspace_id)
+    current = await sessions.status(row.ref())
     if shown is not None and shown == current["status"]:
         return Response(None, status_code=204, headers={"Cache-Control": "no-store"})
-    fragment = _fragment("session.html", {"ws": workspaces.public(row), "session": current})
+    fragment = _fragment("session.html", {"ws": row.public(), "session": current})
     if shown is not None:  # it moved: the sidebar and the session quota show it too
         fragment.headers["HX-Trigger"] = "workspaces-changed, usage-changed"
     return fragment

@@ -6,9 +6,17 @@
 
 from __future__ import annotations
 
-from .base import Handle, Probe, Provisioner, ProvisionError, WorkspaceRef
+from .base import Handle, Probe, Provisioner, ProvisionError, SessionState, WorkspaceRef
 
-__all__ = ["Handle", "Probe", "ProvisionError", "Provisioner", "WorkspaceRef", "create"]
+__all__ = [
+    "Handle",
+    "Probe",
+    "ProvisionError",
+    "Provisioner",
+    "SessionState",
+    "WorkspaceRef",
+    "create",
+]
 
 
 def create(settings: object) -> Provisioner:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 Handle = dict[str, Any]
 """What a provisioner needs to find its session again (stored as JSON with the session)."""
 
-State = Literal["loading", "starting", "ready", "error", "stopped"]
+
+class SessionState(StrEnum):
+    """A console session's life: loading → starting → ready | error, and stopped. Stored as
+    text in `sessions.state` and answered as `status`."""
+
+    loading = "loading"
+    starting = "starting"
+    ready = "ready"
+    error = "error"
+    stopped = "stopped"
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class WorkspaceRef:
 class Probe:
     """What a provisioner sees of a session right now."""
 
-    state: State
+    state: SessionState
     url: str | None = None
     error: str | None = None
     last_heartbeat: float | None = None

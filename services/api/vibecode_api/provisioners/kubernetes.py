@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..settings import Settings
-from .base import Handle, Probe, WorkspaceRef
+from .base import Handle, Probe, SessionState, WorkspaceRef
 
 DEPLOYMENT = "code-server"
 POD_LABELS = {"app.kubernetes.io/name": "code-server"}
@@ -44,23 +44,27 @@ def derive_state(pods: list[dict[str, Any]], url: str) -> Probe:
     """One session state from the workspace's pods (Kubernetes API JSON, camelCase)."""
     live = [p for p in pods if not p.get("metadata", {}).get("deletionTimestamp")]
     if not live:
-        return Probe("stopped" if pods else "loading")
+        return Probe(SessionState.stopped if pods else SessionState.loading)
     pod = max(live, key=lambda p: p.get("metadata", {}).get("creationTimestamp", ""))
     phase = pod.get("status", {}).get("phase", "Pending")
     for waiting in _waiting(pod):
         if waiting.get("reason") in _FATAL_WAITING:
             detail = waiting.get("message") or ""
-            return Probe("error", error=f"{waiting['reason']}{': ' + detail if detail else ''}")
+            return Probe(
+                SessionState.error, error=f"{waiting['reason']}{': ' + detail if detail else ''}"
+            )
     if phase == "Failed":
-        return Probe("error", error=pod.get("status", {}).get("message") or "the pod failed")
+        return Probe(
+            SessionState.error, error=pod.get("status", {}).get("message") or "the pod failed"
+        )
     if phase == "Succeeded":
-        return Probe("stopped")
+        return Probe(SessionState.stopped)
     conditions = _conditions(pod)
     if conditions.get("Ready", {}).get("status") == "True":
-        return Probe("ready", url=url)
+        return Probe(SessionState.ready, url=url)
     if conditions.get("PodScheduled", {}).get("status") == "True":
-        return Probe("starting")
-    return Probe("loading")
+        return Probe(SessionState.starting)
+    return Probe(SessionState.loading)
 
 
 class KubernetesProvisioner:

@@ -25,7 +25,7 @@ import psutil
 from .. import children
 from ..logs import get_logger
 from ..settings import Settings
-from .base import Handle, Probe, ProvisionError, WorkspaceRef
+from .base import Handle, Probe, ProvisionError, SessionState, WorkspaceRef
 
 log = get_logger(__name__)
 
@@ -112,16 +112,18 @@ class LocalProvisioner:
     async def probe(self, ws: WorkspaceRef, handle: Handle) -> Probe:
         if self._process(handle) is None:
             tail = self._log_tail(ws)
-            return Probe("error", error=f"code-server exited{': ' + tail if tail else ''}")
+            return Probe(
+                SessionState.error, error=f"code-server exited{': ' + tail if tail else ''}"
+            )
         try:
             r = await self._http.get(f"http://127.0.0.1:{handle['port']}/healthz")
         except httpx.TransportError:
-            return Probe("starting")
+            return Probe(SessionState.starting)
         if r.status_code != 200:
-            return Probe("starting")
+            return Probe(SessionState.starting)
         beat = r.json().get("lastHeartbeat")
         return Probe(
-            "ready",
+            SessionState.ready,
             url=handle["url"],
             last_heartbeat=beat / 1000 if isinstance(beat, int | float) and beat else None,
         )

@@ -24,7 +24,8 @@ from litestar.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import serving
-from .local_embedder import LocalEmbedder, default_threads
+from ..settings import Settings, load_settings
+from .local_embedder import LocalEmbedder
 from .model_files import LOCAL_DIMS, LOCAL_MODEL
 from .wire import encode
 
@@ -39,9 +40,12 @@ class EmbeddingsRequest(BaseModel):
 
 
 class _Model:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
     @cached_property
     def embedder(self) -> LocalEmbedder:
-        return LocalEmbedder()
+        return LocalEmbedder(self.settings.embedder_threads, self.settings.model_cache)
 
 
 @post("/v1/embeddings", status_code=200)
@@ -72,7 +76,8 @@ async def healthz(state: State) -> dict[str, Any]:
 
 
 def create_app() -> Litestar:
-    model = _Model()
+    """The server's factory: `VIBE_EMBEDDER_THREADS` and `VIBE_MODEL_CACHE` from Settings."""
+    model = _Model(load_settings())
 
     async def load() -> None:  # ready means the model answers: load it before serving
         import anyio
@@ -94,10 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     args = parser.parse_args(argv)
-    try:
-        default_threads()  # a bad VIBE_EMBEDDER_THREADS stops the start, not the first upload
-    except ValueError as err:
-        parser.error(str(err))
+    load_settings()  # a bad setting stops the start (exit 2, naming it), not the first upload
     serving.run(
         "vibecode_api.rag.embed_server:create_app", host=args.host, port=args.port, fd=args.fd
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -30,26 +31,19 @@ def embed_tokens(session: Any, token_ids: list[int]) -> np.ndarray:
     return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
 
-THREADS_ENV = "VIBE_EMBEDDER_THREADS"
-
-
-def default_threads() -> int:
-    """How many ONNX runs go side by side: `VIBE_EMBEDDER_THREADS` (Kubernetes gives the sidecar
-    its CPU limit, rounded up), else the CPUs this process may use, at most 4. More runs than
-    the CPU quota allows would only be throttled by the kernel, and a query behind them with."""
-    configured = os.environ.get(THREADS_ENV, "").strip()
-    if not configured:
-        return min(4, len(os.sched_getaffinity(0)))
-    if not configured.isdigit() or int(configured) < 1:
-        raise ValueError(f"{THREADS_ENV}={configured!r}: allowed: a whole number of at least 1")
-    return int(configured)
+def default_threads(configured: int | None = None) -> int:
+    """How many ONNX runs go side by side: `VIBE_EMBEDDER_THREADS` when set (Kubernetes gives the
+    sidecar its CPU limit, rounded up), else the CPUs this process may use, at most 4. More runs
+    than the CPU quota allows would only be throttled by the kernel, and a query behind them."""
+    return configured or min(4, len(os.sched_getaffinity(0)))
 
 
 class LocalEmbedder:
     model = LOCAL_MODEL
     dims = LOCAL_DIMS
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, cache: Path | None = None) -> None:
+        """`threads` and `cache`: `VIBE_EMBEDDER_THREADS` and `VIBE_MODEL_CACHE` (Settings)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -65,12 +59,12 @@ class LocalEmbedder:
         options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
-            str(runtime_model()), options, providers=["CPUExecutionProvider"]
+            str(runtime_model(cache=cache)), options, providers=["CPUExecutionProvider"]
         )
         self.tokenizer = Tokenizer.from_file(str(tokenizer_path()))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self._cores = threads or default_threads()
+        self._cores = default_threads(threads)
         self._pool = ThreadPoolExecutor(self._cores, "embed")
         self._queue: list[_Pending] = []
         self._busy = False

@@ -33,8 +33,7 @@ RECIPE = 1
 
 
 def cache_dir() -> Path:
-    if configured := os.environ.get("VIBE_MODEL_CACHE"):
-        return Path(configured)
+    """Where the int8 graph is kept unless `VIBE_MODEL_CACHE` says otherwise."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vibecode"
 
 

@@ -24,6 +24,7 @@ from vibecode_core import metric_names as names
 
 from .. import tasks, telemetry
 from ..errors import DatabaseUnavailable
+from ..workspaces import Workspace
 from .embedder import Embedder, Tokens
 from .store import with_vectors
 
@@ -169,7 +170,7 @@ class Searcher:
 
     async def search(
         self,
-        ws: dict[str, Any],
+        ws: Workspace,
         query: str,
         top_k: int = 5,
         threshold: float | None = None,
@@ -179,11 +180,11 @@ class Searcher:
         `embedding` is the query's, from `embed_soon`, when the caller started it early."""
         started = time.perf_counter()
         embedding = embedding or self.embed_soon(query)
-        dims = ws["embedding_dims"]
+        dims = ws.embedding_dims
         if dims is None or dims != self.embedder.dims:  # nothing indexed yet, or not comparable
             embedding.cancel()
             return [], (time.perf_counter() - started) * 1000
-        hits = await self._hybrid(ws["id"], int(dims), query, top_k, embedding)
+        hits = await self._hybrid(ws.id, int(dims), query, top_k, embedding)
         floor = self.threshold if threshold is None else threshold
         kept = [h for h in hits if h.score >= floor or h.lexical][:top_k]
         elapsed = time.perf_counter() - started

@@ -4,6 +4,7 @@ the searcher, and the background worker for queued embeddings."""
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,12 @@ class LazyLocalEmbedder:
     model = LOCAL_MODEL
     dims = LOCAL_DIMS
 
+    def __init__(self, threads: int | None, cache: Path | None) -> None:
+        self._threads, self._cache = threads, cache
+
     @cached_property
     def _inner(self) -> LocalEmbedder:
-        return LocalEmbedder()
+        return LocalEmbedder(self._threads, self._cache)
 
     async def embed(self, texts: list[str]) -> list[np.ndarray]:
         return await self._inner.embed(texts)
@@ -43,7 +47,7 @@ class Rag:
         elif settings.embedder_url is not None:
             self.embedder = RemoteEmbedder(str(settings.embedder_url))
         else:
-            self.embedder = LazyLocalEmbedder()
+            self.embedder = LazyLocalEmbedder(settings.embedder_threads, settings.model_cache)
         self.context_tokens = settings.context_tokens
         self.retry_interval = settings.embed_retry_interval
         self._settings = settings

@@ -26,10 +26,14 @@ from pgvector.psycopg import register_vector_async
 from vibecode_core import metric_names as names
 
 from .. import telemetry
+from ..audit import Audit
+from ..context import RequestContext
+from ..db import Database
 from ..errors import ApiError
 from ..identity import Identity
 from ..logs import get_logger
 from ..quotas import Quotas
+from ..workspaces import Workspace
 from .chunking import Chunk, chunk_text
 from .embedder import Embedder, EmbeddingFailed, Tokens
 
@@ -118,11 +122,11 @@ async def with_vectors(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncConne
     return conn
 
 
-def _mismatch(ws: dict[str, Any], embedder: Embedder) -> ApiError:
+def _mismatch(model: str, dims: int, embedder: Embedder) -> ApiError:
     return ApiError(
         409,
         "embedding_model_mismatch",
-        f"this workspace is indexed with {ws['embedding_model']} ({ws['embedding_dims']} dims) "
+        f"this workspace is indexed with {model} ({dims} dims) "
         f"but the API now embeds with {embedder.model} ({embedder.dims} dims); "
         "mixing them would make search meaningless: use a new workspace or the original "
         "VIBE_EMBEDDINGS setting",
@@ -131,7 +135,7 @@ def _mismatch(ws: dict[str, Any], embedder: Embedder) -> ApiError:
 
 class Store:
     def __init__(
-        self, db: Any, quotas: Quotas, embedder: Embedder, tokens: Tokens, audit: Any
+        self, db: Database, quotas: Quotas, embedder: Embedder, tokens: Tokens, audit: Audit
     ) -> None:
         self.db = db
         self.quotas = quotas
@@ -140,7 +144,7 @@ class Store:
         self.audit = audit
 
     async def ingest(
-        self, scope: Any, identity: Identity, ws: dict[str, Any], upload: Upload
+        self, ctx: RequestContext, identity: Identity, ws: Workspace, upload: Upload
     ) -> tuple[dict[str, Any], bool]:
         started = time.perf_counter()
         path = normalise_path(upload.path)
@@ -148,18 +152,18 @@ class Store:
         limit = identity.tier.max_file_size
         if len(data) > limit:
             # Also refused (and audited) by the quota mechanism, before any work.
-            async with self.quotas.transaction(self.db, scope) as conn:
-                await self.quotas.require(conn, scope, identity, {"fileSize": len(data)})
+            async with self.quotas.transaction(ctx) as conn:
+                await self.quotas.require(conn, identity, {"fileSize": len(data)})
         text = decode_text(data)
-        if ws["embedding_model"] and ws["embedding_model"] != self.embedder.model:
-            raise _mismatch(ws, self.embedder)
+        if ws.embedding_model and ws.embedding_model != self.embedder.model:
+            raise _mismatch(ws.embedding_model, ws.embedding_dims or 0, self.embedder)
         chunks = await anyio.to_thread.run_sync(chunk_text, text, self.tokens)
 
         # 1. Refuse early, before any embedding work, against what is committed now.
-        async with self.quotas.transaction(self.db, scope) as conn:
-            old = await self._file(conn, ws["id"], path)
+        async with self.quotas.transaction(ctx) as conn:
+            old = await self._file(conn, ws.id, path)
             await self.quotas.require(
-                conn, scope, identity, self._needs(data, chunks, old), workspace=ws["id"]
+                conn, identity, self._needs(data, chunks, old), workspace=ws.id
             )
             known = await self._known_hashes(conn, old, chunks)
 
@@ -173,17 +177,15 @@ class Store:
                 embedded = await self.embedder.embed([by_hash[h] for h in missing])
                 vectors = dict(zip(missing, embedded, strict=True))
             except EmbeddingFailed as err:
-                log.warning(
-                    "embedding_failed_queued", workspace=ws["id"], path=path, error=str(err)
-                )
+                log.warning("embedding_failed_queued", workspace=ws.id, path=path, error=str(err))
                 pending = True
 
         # 3. One transaction: re-check under the lock, reconcile chunks, record, audit.
-        async with self.quotas.transaction(self.db, scope) as conn:
+        async with self.quotas.transaction(ctx) as conn:
             await with_vectors(conn)
-            old = await self._file(conn, ws["id"], path, lock=True)
+            old = await self._file(conn, ws.id, path, lock=True)
             await self.quotas.require(
-                conn, scope, identity, self._needs(data, chunks, old), workspace=ws["id"]
+                conn, identity, self._needs(data, chunks, old), workspace=ws.id
             )
             await self._claim_model(conn, ws)
             result = await self._write(
@@ -191,8 +193,7 @@ class Store:
             )
             await self.audit.record(
                 conn,
-                scope,
-                "file.upsert",
+                ctx,
                 "success",
                 target=result["id"],
                 detail={
@@ -246,23 +247,23 @@ class Store:
         ).fetchall()
         return known | {r["sha256"] for r in rows}
 
-    async def _claim_model(self, conn: Any, ws: dict[str, Any]) -> None:
+    async def _claim_model(self, conn: Any, ws: Workspace) -> None:
         row = await (
             await conn.execute(
                 "UPDATE workspaces SET embedding_model = coalesce(embedding_model, %s),"
                 " embedding_dims = coalesce(embedding_dims, %s) WHERE id = %s"
                 " RETURNING embedding_model, embedding_dims",
-                (self.embedder.model, self.embedder.dims, ws["id"]),
+                (self.embedder.model, self.embedder.dims, ws.id),
             )
         ).fetchone()
         if row["embedding_model"] != self.embedder.model:
-            raise _mismatch(row, self.embedder)
+            raise _mismatch(row["embedding_model"], row["embedding_dims"], self.embedder)
 
     async def _write(
         self,
         conn: Any,
         identity: Identity,
-        ws: dict[str, Any],
+        ws: Workspace,
         path: str,
         data: bytes,
         chunks: list[Chunk],
@@ -276,7 +277,7 @@ class Store:
             await conn.execute(
                 "INSERT INTO files (id, workspace_id, user_id, path, bytes, sha256, chunk_count,"
                 " status) VALUES (%s, %s, %s, %s, %s, %s, 0, 'pending')",
-                (file_id, ws["id"], identity.user, path, len(data), digest),
+                (file_id, ws.id, identity.user, path, len(data), digest),
             )
         # Old chunks by hash; each new chunk with a known hash takes one of them over.
         previous: dict[str, list[int]] = defaultdict(list)
@@ -317,7 +318,7 @@ class Store:
                 await copy.write_row(
                     (
                         file_id,
-                        ws["id"],
+                        ws.id,
                         identity.user,
                         c.ordinal,
                         c.start_line,

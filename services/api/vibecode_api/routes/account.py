@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from ..clock import Clock
+from ..db import Database
 from ..identity import Identity
+from ..quotas import Quotas
 
 
 @get("/api/me", tags=["account"], summary="Who you are, your tier and your namespace")
@@ -18,20 +20,25 @@ async def me(identity: NamedDependency[Identity]) -> dict[str, Any]:
 
 
 @get("/api/usage", tags=["account"], summary="Every quota: limit, used, remaining (resetAt hourly)")
-async def usage(state: State, identity: NamedDependency[Identity]) -> dict[str, Any]:
-    async with state.db.connection() as conn:
-        quotas = await state.quotas.usage(conn, identity, state.clock.time())
-    return {"user": identity.user, "tier": identity.tier_name.value, "quotas": quotas}
+async def usage(
+    db: NamedDependency[Database],
+    quotas: NamedDependency[Quotas],
+    clock: NamedDependency[Clock],
+    identity: NamedDependency[Identity],
+) -> dict[str, Any]:
+    async with db.connection() as conn:
+        usage = await quotas.usage(conn, identity, clock.time())
+    return {"user": identity.user, "tier": identity.tier_name.value, "quotas": usage}
 
 
 @get("/api/audit", tags=["account"], summary="Your audit events, newest first (admins: all)")
 async def audit_events(
-    state: State,
+    db: NamedDependency[Database],
     identity: NamedDependency[Identity],
     limit: Annotated[int, Parameter(ge=1, le=1000, description="1-1000")] = 100,
 ) -> list[dict[str, Any]]:
     where, params = ("", []) if identity.is_admin else ("WHERE actor = %s", [identity.user])
-    async with state.db.connection() as conn:
+    async with db.connection() as conn:
         rows = await (
             await conn.execute(
                 f"SELECT id, at, actor, action, target, outcome, request_id, detail"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
@@ -26,12 +26,11 @@ OWNER_PATTERN = r"^user-[a-z0-9-]{1,58}$"
 )
 async def workspace_authz(
     request: Request[Any, Any, Any],
-    state: State,
+    authz: NamedDependency[WorkspaceAuthz],
     owner: Annotated[
         str, Parameter(pattern=OWNER_PATTERN, description="the owner's user namespace")
     ],
 ) -> Response[dict[str, str]]:
-    authz: WorkspaceAuthz = state.authz
     verdict = await authz.check(owner, dict(request.headers))
     if verdict.status == 200:
         return Response({"status": "allowed"}, status_code=200, headers=verdict.headers)

@@ -6,18 +6,24 @@ import asyncio
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import workspaces
+from ..audit import Audit
+from ..context import RequestContext
+from ..db import Database
 from ..errors import ApiError
-from ..gate import OVERLAP, alongside_verdict
 from ..identity import Identity
 from ..rag.search import Hit
+from ..rag.service import Rag
 from ..rag.store import Upload
+from ..rate_limit import OVERLAP, alongside_verdict
+from ..sessions import SessionManager
+from ..workspaces import Workspace
 
 Req = Request[Any, Any, Any]
 
@@ -61,13 +67,15 @@ async def file_listing(conn: Any, workspace_id: str) -> list[dict[str, Any]]:
     request_max_body_size=64 * 2**20,
 )
 async def upload_file(
-    request: Req,
-    state: State,
+    ctx: NamedDependency[RequestContext],
+    db: NamedDependency[Database],
+    rag: NamedDependency[Rag],
+    sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Response[dict[str, Any]]:
-    async with state.db.connection() as conn:
+    async with db.connection() as conn:
         ws = await workspaces.owned(conn, identity, workspace_id)
     upload = data.get("file")
     if not isinstance(upload, UploadFile):
@@ -76,10 +84,10 @@ async def upload_file(
     if path is not None and not isinstance(path, str):
         raise ApiError(422, "invalid_input", "path: must be a string")
     content = await upload.read()
-    result, created = await state.rag.store.ingest(
-        request.scope, identity, ws, Upload(path or upload.filename or "", content)
+    result, created = await rag.store.ingest(
+        ctx, identity, ws, Upload(path or upload.filename or "", content)
     )
-    await state.sessions.touch(workspace_id)
+    await sessions.touch(workspace_id)
     return Response(result, status_code=201 if created else 200)
 
 
@@ -89,9 +97,11 @@ async def upload_file(
     summary="Files with status (pending, indexed, failed), size and chunk count",
 )
 async def list_files(
-    state: State, workspace: NamedDependency[dict[str, Any]], workspace_id: FromPath[str]
+    db: NamedDependency[Database],
+    workspace: NamedDependency[Workspace],
+    workspace_id: FromPath[str],
 ) -> list[dict[str, Any]]:
-    async with state.db.connection() as conn:
+    async with db.connection() as conn:
         return await file_listing(conn, workspace_id)
 
 
@@ -102,13 +112,14 @@ async def list_files(
     summary="Delete a file and its chunks",
 )
 async def delete_file(
-    request: Req,
-    state: State,
+    ctx: NamedDependency[RequestContext],
+    db: NamedDependency[Database],
+    audit: NamedDependency[Audit],
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
     file_id: FromPath[str],
 ) -> None:
-    async with state.db.connection() as conn, conn.transaction():
+    async with db.connection() as conn, conn.transaction():
         await workspaces.owned(conn, identity, workspace_id)
         row = await (
             await conn.execute(
@@ -118,14 +129,7 @@ async def delete_file(
         ).fetchone()
         if row is None:
             raise ApiError(404, "not_found", f"file {file_id!r} does not exist")
-        await state.audit.record(
-            conn,
-            request.scope,
-            "file.delete",
-            "success",
-            target=file_id,
-            detail={"path": row["path"]},
-        )
+        await audit.record(conn, ctx, "success", target=file_id, detail={"path": row["path"]})
 
 
 @post(
@@ -137,26 +141,28 @@ async def delete_file(
 )
 async def search(
     request: Req,
-    state: State,
+    db: NamedDependency[Database],
+    rag: NamedDependency[Rag],
+    sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
     data: Annotated[SearchRequest, Body()],
 ) -> dict[str, Any]:
-    searcher = state.rag.searcher
+    searcher = rag.searcher
 
     async def find() -> tuple[list[Hit], float]:
         """Reads only (and the workspace's activity time, which a refused call, the user's
         traffic all the same, may set too), so it runs alongside the hourly-limit verdict."""
         embedding = searcher.embed_soon(data.query)  # while we check the workspace is theirs
         try:
-            async with state.db.connection() as conn:
+            async with db.connection() as conn:
                 ws = await workspaces.owned(conn, identity, workspace_id)
         except BaseException:  # a 404, or a refusal cancelling this step: not needed after all
             embedding.cancel()
             # Ended before the answer leaves: nothing of a refused call runs on after it.
             await asyncio.gather(embedding, return_exceptions=True)
             raise
-        touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
+        touched = asyncio.ensure_future(sessions.touch(workspace_id))
         try:
             return await searcher.search(ws, data.query, data.topK, data.threshold, embedding)
         finally:

@@ -11,7 +11,12 @@ from typing import Any
 import psutil
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from ..db import Database
+from ..providers import Gateway
+from ..settings import Settings
 
 _process = psutil.Process()
 
@@ -24,15 +29,13 @@ def rss_mb() -> float:
     return round(rss_bytes() / 2**20, 1)
 
 
-def _config_check(state: State) -> dict[str, Any]:
-    s = state.settings
+def _config_check(s: Settings) -> dict[str, Any]:
     return {"status": "ok", "dryRun": s.dry_run, "audit": s.audit, "devUser": bool(s.dev_user)}
 
 
-def _provider_check(state: State) -> dict[str, Any]:
+def _provider_check(gateway: Gateway) -> dict[str, Any]:
     """Each provider of the chain: configured, cooling down, last error. Degraded while the
     primary cools down (answers still come, from a fallback); offline is a mode, not a fault."""
-    gateway = state.gateway
     live = {p.name: p for p in gateway.providers}
     providers = []
     for name in gateway.chain:
@@ -56,27 +59,31 @@ def _provider_check(state: State) -> dict[str, Any]:
     }
 
 
-async def _database_check(state: State) -> dict[str, Any]:
-    ok, info = await state.db.ping()
+async def _database_check(db: Database) -> dict[str, Any]:
+    ok, info = await db.ping()
     if not ok:
         return {"status": "error", "error": f"unreachable ({info})"}
-    if not state.db.schema_ready:
+    if not db.schema_ready:
         return {"status": "error", "error": "schema migrations not applied yet"}
     return {"status": "ok", "latencyMs": info}
 
 
-def _memory_check(state: State) -> dict[str, Any]:
-    rss, limit = rss_mb(), state.settings.memory_warn_mb
+def _memory_check(settings: Settings) -> dict[str, Any]:
+    rss, limit = rss_mb(), settings.memory_warn_mb
     return {"status": "ok" if rss <= limit else "warn", "rssMb": rss, "limitMb": limit}
 
 
 @get("/api/health", tags=["health"], summary="Overall health with its checks")
-async def health(state: State) -> Response[dict[str, Any]]:
+async def health(
+    settings: NamedDependency[Settings],
+    gateway: NamedDependency[Gateway],
+    db: NamedDependency[Database],
+) -> Response[dict[str, Any]]:
     checks = {
-        "config": _config_check(state),
-        "provider": _provider_check(state),
-        "database": await _database_check(state),
-        "memory": _memory_check(state),
+        "config": _config_check(settings),
+        "provider": _provider_check(gateway),
+        "database": await _database_check(db),
+        "memory": _memory_check(settings),
     }
     statuses = {c["status"] for c in checks.values()}
     if "error" in statuses:
@@ -94,10 +101,10 @@ async def live() -> dict[str, str]:
 
 
 @get("/api/health/ready", tags=["health"], summary="Readiness probe: the database is usable")
-async def ready(state: State) -> Response[dict[str, Any]]:
-    db = await _database_check(state)
-    if state.get("draining") or db["status"] != "ok":
-        reason = "shutting down" if state.get("draining") else db["error"]
+async def ready(state: State, db: NamedDependency[Database]) -> Response[dict[str, Any]]:
+    check = await _database_check(db)
+    if state.get("draining") or check["status"] != "ok":
+        reason = "shutting down" if state.get("draining") else check["error"]
         return Response(
             {"status": "not_ready", "reason": reason}, status_code=HTTP_503_SERVICE_UNAVAILABLE
         )

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import Body
 from litestar.response import Stream
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import chat, workspaces
+from ..db import Database
 from ..errors import ApiError
-from ..gate import OVERLAP, alongside_verdict
 from ..identity import Identity
 from ..logs import get_logger
 from ..providers import Gateway, StreamBroken, UpstreamRejected
 from ..providers.gateway import Stream as UpstreamStream
+from ..rag.service import Rag
+from ..rate_limit import OVERLAP, alongside_verdict
+from ..sessions import SessionManager
 
 log = get_logger(__name__)
 
@@ -84,11 +87,10 @@ def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
 )
 async def chat_completions(
     request: Req,
-    state: State,
+    gateway: NamedDependency[Gateway],
     identity: NamedDependency[Identity],
     data: Annotated[CompletionRequest, Body()],
 ) -> Response[Any]:
-    gateway: Gateway = state.gateway
     # The body as the client sent it (validated above): unknown fields reach the provider as-is.
     payload: dict[str, Any] = await request.json()
     model = chat.model_of(gateway, data.model)
@@ -138,11 +140,10 @@ async def chat_completions(
 )
 async def embeddings(
     request: Req,
-    state: State,
+    gateway: NamedDependency[Gateway],
     identity: NamedDependency[Identity],
     data: Annotated[dict[str, Any], Body()],
 ) -> Response[Any]:
-    gateway: Gateway = state.gateway
     if "input" not in data:
         raise ApiError(400, "invalid_input", "input: required (a string or a list of strings)")
     if gateway.offline:
@@ -161,9 +162,8 @@ async def embeddings(
 
 @get("/v1/models", tags=["openai"], summary="The models this gateway serves")
 async def models(
-    request: Req, state: State, identity: NamedDependency[Identity]
+    request: Req, gateway: NamedDependency[Gateway], identity: NamedDependency[Identity]
 ) -> Response[dict[str, Any]]:
-    gateway: Gateway = state.gateway
     owner = gateway.providers[0].name if gateway.providers else "offline"
     data = [
         {"id": m, "object": "model", "created": 0, "owned_by": owner}
@@ -180,14 +180,18 @@ async def models(
 )
 async def api_chat(
     request: Req,
-    state: State,
+    gateway: NamedDependency[Gateway],
+    db: NamedDependency[Database],
+    rag: NamedDependency[Rag],
+    sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
     data: Annotated[ChatRequest, Body()],
 ) -> Response[Any]:
-    gateway: Gateway = state.gateway
     model = chat.model_of(gateway, data.model)
     messages = [m.model_dump(exclude_none=True) for m in data.messages]
-    hits, searched = await _retrieve(request, state, identity, data.workspaceId, messages)
+    hits, searched = await _retrieve(
+        Retrieval(db, rag, sessions), identity, data.workspaceId, messages
+    )
     context = chat.citations(hits)
     if gateway.offline:
         answer = chat.offline_answer(hits, searched) if data.workspaceId else chat.OFFLINE_ANSWER
@@ -239,9 +243,17 @@ async def api_chat(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """What finding a chat's context takes."""
+
+    db: Database
+    rag: Rag
+    sessions: SessionManager
+
+
 async def _retrieve(
-    request: Req,
-    state: State,
+    services: Retrieval,
     identity: Identity,
     workspace_id: str | None,
     messages: list[dict[str, Any]],
@@ -253,13 +265,13 @@ async def _retrieve(
     question = next(
         (str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), ""
     )[:2000]
-    searcher = state.rag.searcher
+    searcher = services.rag.searcher
     embedding = searcher.embed_soon(question) if question.strip() else None
-    async with state.db.connection() as conn:
+    async with services.db.connection() as conn:
         ws = await workspaces.owned(conn, identity, workspace_id)
     if embedding is None:
         return [], True
-    touched = asyncio.ensure_future(state.sessions.touch(workspace_id))
+    touched = asyncio.ensure_future(services.sessions.touch(workspace_id))
     try:
         hits, _ = await searcher.search(ws, question, top_k=8, embedding=embedding)
     except Exception as err:
@@ -267,7 +279,7 @@ async def _retrieve(
         return [], False
     finally:
         await touched
-    return state.rag.searcher.within_budget(hits, state.rag.context_tokens), True
+    return searcher.within_budget(hits, services.rag.context_tokens), True
 
 
 handlers = [chat_completions, embeddings, models, api_chat]

@@ -6,13 +6,15 @@ from typing import Any
 
 from litestar import get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
+from ..db import Database
 from .health import rss_mb
 
 
 @get("/api/monitoring/metrics", tags=["monitoring"], summary="Request counters of this process")
-async def metrics(state: State) -> dict[str, Any]:
-    pool = state.db.pool.get_stats()
+async def metrics(state: State, db: NamedDependency[Database]) -> dict[str, Any]:
+    pool = db.pool.get_stats()
     return {
         **state.stats.snapshot(),
         "memoryRssMb": rss_mb(),

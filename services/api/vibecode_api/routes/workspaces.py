@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, post
-from litestar.datastructures import State
+from litestar import Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .. import workspaces
+from ..audit import Audit
+from ..context import RequestContext
+from ..db import Database
 from ..identity import Identity
-
-Req = Request[Any, Any, Any]
+from ..quotas import Quotas
+from ..sessions import START, STOP, SessionManager
+from ..workspaces import Workspace
 
 
 class WorkspaceCreate(BaseModel):
@@ -43,39 +46,41 @@ class WorkspaceCreate(BaseModel):
     summary="Create a workspace",
 )
 async def create_workspace(
-    request: Req,
-    state: State,
+    ctx: NamedDependency[RequestContext],
+    quotas: NamedDependency[Quotas],
+    audit: NamedDependency[Audit],
     identity: NamedDependency[Identity],
     data: Annotated[WorkspaceCreate, Body()],
 ) -> dict[str, Any]:
-    async with state.quotas.transaction(state.db, request.scope) as conn:
-        await state.quotas.require(conn, request.scope, identity, {"workspaces": 1})
+    async with quotas.transaction(ctx) as conn:
+        await quotas.require(conn, identity, {"workspaces": 1})
         row = await workspaces.insert(conn, identity, data.name)
-        await state.audit.record(
+        await audit.record(
             conn,
-            request.scope,
-            "workspace.create",
+            ctx,
             "success",
-            target=row["id"],
+            target=row.id,
             detail={"name": data.name},
         )
-    return workspaces.public(row)
+    return row.public()
 
 
 @get("/api/workspaces", tags=["workspaces"], summary="List your workspaces")
 async def list_workspaces(
-    state: State, identity: NamedDependency[Identity]
+    db: NamedDependency[Database], identity: NamedDependency[Identity]
 ) -> list[dict[str, Any]]:
-    async with state.db.connection() as conn:
+    async with db.connection() as conn:
         return await workspaces.listing(conn, identity)
 
 
 @get("/api/workspaces/{workspace_id:str}", tags=["workspaces"], summary="Read a workspace")
 async def read_workspace(
-    state: State, workspace: NamedDependency[dict[str, Any]], workspace_id: FromPath[str]
+    sessions: NamedDependency[SessionManager],
+    workspace: NamedDependency[Workspace],
+    workspace_id: FromPath[str],
 ) -> dict[str, Any]:
-    await state.sessions.touch(workspace_id)
-    return workspaces.public(workspace)
+    await sessions.touch(workspace_id)
+    return workspace.public()
 
 
 @delete(
@@ -85,40 +90,37 @@ async def read_workspace(
     summary="Delete a workspace with its files, chunks and session",
 )
 async def delete_workspace(
-    request: Req,
-    state: State,
+    ctx: NamedDependency[RequestContext],
+    db: NamedDependency[Database],
+    audit: NamedDependency[Audit],
+    sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
-    workspace: NamedDependency[dict[str, Any]],
+    workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
 ) -> None:
-    await state.sessions.stop(request.scope, workspaces.ref(workspace), reason="workspace deleted")
-    async with state.db.connection() as conn, conn.transaction():
+    await sessions.stop(ctx, workspace.ref(), reason="workspace deleted")
+    async with db.connection() as conn, conn.transaction():
         await conn.execute(
             "DELETE FROM workspaces WHERE id = %s AND user_id = %s", (workspace_id, identity.user)
         )
-        await state.audit.record(
-            conn, request.scope, "workspace.delete", "success", target=workspace_id
-        )
+        await audit.record(conn, ctx, "success", target=workspace_id)
 
 
 @post(
     "/api/workspaces/{workspace_id:str}/session",
-    opt={"audit": "session.start"},
+    opt={"audit": START},
     status_code=202,
     tags=["sessions"],
     summary="Start the workspace's console (code-server)",
 )
 async def start_session(
-    request: Req,
-    state: State,
+    ctx: NamedDependency[RequestContext],
+    sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
-    workspace: NamedDependency[dict[str, Any]],
+    workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
 ) -> dict[str, Any]:
-    result: dict[str, Any] = await state.sessions.start(
-        request.scope, identity, workspaces.ref(workspace)
-    )
-    return result
+    return await sessions.start(ctx, identity, workspace.ref())
 
 
 @get(
@@ -127,26 +129,27 @@ async def start_session(
     summary="The console's state: loading, starting, ready, error or stopped",
 )
 async def session_status(
-    state: State, workspace: NamedDependency[dict[str, Any]], workspace_id: FromPath[str]
+    sessions: NamedDependency[SessionManager],
+    workspace: NamedDependency[Workspace],
+    workspace_id: FromPath[str],
 ) -> dict[str, Any]:
-    await state.sessions.touch(workspace_id)
-    result: dict[str, Any] = await state.sessions.status(workspaces.ref(workspace))
-    return result
+    await sessions.touch(workspace_id)
+    return await sessions.status(workspace.ref())
 
 
 @delete(
     "/api/workspaces/{workspace_id:str}/session",
-    opt={"audit": "session.stop"},
+    opt={"audit": STOP},
     tags=["sessions"],
     summary="Stop the console; the workspace's storage is kept",
 )
 async def stop_session(
-    request: Req,
-    state: State,
-    workspace: NamedDependency[dict[str, Any]],
+    ctx: NamedDependency[RequestContext],
+    sessions: NamedDependency[SessionManager],
+    workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
 ) -> Response[None]:
-    await state.sessions.stop(request.scope, workspaces.ref(workspace))
+    await sessions.stop(ctx, workspace.ref())
     return Response(None, status_code=204)
 
 

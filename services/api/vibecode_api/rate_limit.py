@@ -1,12 +1,7 @@
-"""The gate every API call passes once, in order: identity → hourly rate limit → dry run.
-
-Quota checks follow in the write paths themselves (`quotas.py`), then the handler, then audit.
-Health, monitoring and Prometheus are outside the gate: they need no identity and do not count.
-The web console's pages (`/`, `/console/*`) need an identity but do not count; static assets
-need neither.
-The hourly limit is a fixed window kept in PostgreSQL with one atomic upsert that refuses to count
-past the limit, so it holds across any number of API processes sharing the database; handlers
-whose slow first step reads or relays only wait for it alongside that step (`Admission`).
+"""The hourly API-call limit: a fixed window kept in PostgreSQL, counted with one atomic upsert
+that refuses to count past the limit, so it holds across any number of API processes sharing the
+database. Handlers whose slow first step only reads or relays wait for the verdict alongside that
+step (`alongside_verdict`) instead of before it.
 """
 
 from __future__ import annotations
@@ -21,23 +16,23 @@ import psycopg
 from vibecode_core import metric_names as names
 
 from . import tasks, telemetry
-from .audit import refuse_in_dry_run
-from .errors import ApiError, DatabaseUnavailable, send_error
-from .identity import Identity, IdentityResolver
+from .audit import Audit
+from .context import RequestContext
+from .db import Database
+from .dry_run import refuse_in_dry_run
+from .errors import ApiError, DatabaseUnavailable
+from .identity import Identity
 from .quotas import window_of
 
-_OPEN_PREFIXES = ("/api/health", "/api/monitoring", "/api/authz/")
-_GATED_PREFIXES = ("/api/", "/v1/")
-_CONSOLE_PREFIX = "/console/"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+T = TypeVar("T")
 OVERLAP = {"overlaps_verdict": True}
 """A handler's `opt` when it waits for the verdict itself, alongside its first step
 (`alongside_verdict`)."""
 OVERLAP_MIN_REMAINING = 2
 """Calls the user must have had left, when this process last counted one, for a bet."""
 LAST_SEEN_MAX = 100_000
-"""Users whose last count a process remembers (`state.calls_left`); past it, it starts afresh."""
-T = TypeVar("T")
+"""Users whose last count a process remembers (`calls_left`); past it, it starts afresh."""
 
 _COUNT_CALL = """
 INSERT INTO api_calls (user_id, window_start, count) VALUES (%s, %s, 1)
@@ -47,17 +42,7 @@ RETURNING count
 """
 
 
-def is_gated(path: str) -> bool:
-    return path.startswith(_GATED_PREFIXES) and not path.startswith(_OPEN_PREFIXES)
-
-
-def is_console(path: str) -> bool:
-    """The web console's pages and fragments: they need an identity but are not API calls
-    (what they change goes through `/api/*`, which counts), so they do not use up the limit."""
-    return path == "/" or path.startswith(_CONSOLE_PREFIX)
-
-
-class Admission:
+class RateLimitCheck:
     """One API call's verdict under its user's hourly limit: one atomic upsert, so the limit is
     exact across any number of API processes, and no response starts before it is known.
 
@@ -74,17 +59,31 @@ class Admission:
 
     __slots__ = (
         "_done",
+        "audit",
         "begin",
+        "calls_left",
+        "ctx",
+        "db",
         "headers",
         "identity",
         "limit",
+        "method",
         "now",
         "reset",
-        "scope",
     )
 
-    def __init__(self, scope: dict[str, Any], identity: Identity, now: float) -> None:
-        self.scope, self.identity, self.now = scope, identity, now
+    def __init__(
+        self,
+        ctx: RequestContext,
+        method: str,
+        identity: Identity,
+        now: float,
+        db: Database,
+        audit: Audit,
+        calls_left: dict[str, tuple[dt.datetime, int]],
+    ) -> None:
+        self.ctx, self.method, self.identity, self.now = ctx, method, identity, now
+        self.db, self.audit, self.calls_left = db, audit, calls_left
         self.limit = identity.tier.max_api_calls_per_hour
         self.begin, self.reset = window_of(now)
         self.headers: list[tuple[bytes, bytes]] = []
@@ -93,12 +92,12 @@ class Admission:
     @property
     def likely_allowed(self) -> bool:
         """Whether this process last saw the user with calls to spare in this window."""
-        seen = self.scope["app"].state.calls_left.get(self.identity.user)
+        seen = self.calls_left.get(self.identity.user)
         return seen is not None and seen[0] == self.begin and seen[1] >= OVERLAP_MIN_REMAINING
 
-    async def _upsert(self, db: Any) -> int | None:
+    async def _upsert(self) -> int | None:
         try:
-            async with db.connection() as conn:
+            async with self.db.connection() as conn:
                 cursor = await conn.execute(
                     _COUNT_CALL, (self.identity.user, self.begin, self.limit)
                 )
@@ -106,7 +105,7 @@ class Admission:
         except psycopg.OperationalError as err:  # an ApiError, so a relay's answer can carry it
             raise DatabaseUnavailable() from err
         count: int | None = row["count"] if row else None
-        seen: dict[str, tuple[dt.datetime, int]] = self.scope["app"].state.calls_left
+        seen = self.calls_left
         if len(seen) >= LAST_SEEN_MAX:
             seen.clear()
         seen[self.identity.user] = (self.begin, 0 if count is None else self.limit - count)
@@ -126,7 +125,7 @@ class Admission:
         self._done = True
 
     async def _judge(self) -> None:
-        count = await self._upsert(self.scope["app"].state.db)
+        count = await self._upsert()
         limit, reset = self.limit, self.reset
         reset_in = max(1, math.ceil(reset.timestamp() - self.now))
         used = limit if count is None else count
@@ -138,9 +137,9 @@ class Admission:
         if count is None:
             tier = self.identity.tier_name.value
             telemetry.count(names.RATE_LIMIT_REFUSALS, tags=(f"tier:{tier}",))
-            if self.scope["method"] not in _SAFE_METHODS:
-                await self.scope["app"].state.audit.record_scope(
-                    self.scope, "api.call", "refused_rate_limit", target=self.scope["path"]
+            if self.method not in _SAFE_METHODS:
+                await self.audit.record_alone(
+                    self.ctx, "refused_rate_limit", action="api.call", target=self.ctx.target
                 )
             raise ApiError(
                 429,
@@ -158,58 +157,7 @@ class Admission:
                 used=used,
                 resetAt=reset.isoformat(),
             )
-        await refuse_in_dry_run(self.scope)
-
-
-class GateMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        path = scope["path"] if scope["type"] == "http" else ""
-        console = is_console(path)
-        if not console and not is_gated(path):
-            if path:
-                await refuse_in_dry_run(scope)
-            await self.app(scope, receive, send)
-            return
-        state = scope["app"].state
-        resolver: IdentityResolver = state.identity
-        identity = resolver.resolve(scope)
-        scope["state"]["identity"] = identity
-        if console:  # an identity, but not an API call: the hourly limit does not apply
-            await self.app(scope, receive, send)
-            return
-        admission = Admission(scope, identity, state.clock.time())
-        if scope["route_handler"].opt.get("overlaps_verdict"):
-            scope["state"]["admission"] = admission  # the handler waits for it (see Admission)
-        else:
-            await admission.verdict()
-
-        refused: list[ApiError] = []
-
-        async def send_after_verdict(message: dict[str, Any]) -> None:
-            if refused:  # the rest of an answer that the refusal replaced
-                return
-            if message["type"] == "http.response.start":
-                # Decided already, except for an overlapping handler's answer that needed no
-                # slow step (offline, a malformed body): no response starts before the verdict,
-                # and a refusal replaces whatever the handler said.
-                try:
-                    await admission.verdict()
-                except ApiError as refusal:
-                    refused.append(refusal)
-                    await send_error(send, refusal)
-                    return
-                message["headers"] = [*message.get("headers", ()), *admission.headers]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_after_verdict)
-        finally:
-            # The admission refers to the scope that refers to it: without this, every such
-            # request's scope would wait for the cycle collector instead of being freed at once.
-            scope["state"].pop("admission", None)
+        await refuse_in_dry_run(self.ctx, self.audit)
 
 
 async def alongside_verdict(
@@ -221,7 +169,7 @@ async def alongside_verdict(
     `opt=OVERLAP`: the step starts first; a refusal cancels it, or `discard`s what it already
     produced (an opened stream), and is raised. The step must change nothing a refused call may
     not: it may still have run in part."""
-    admission: Admission = scope["state"]["admission"]
+    admission: RateLimitCheck = scope["state"]["admission"]
     if not admission.likely_allowed:
         await admission.verdict()
         return await step()
