@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from vibecode_core import __version__
 from vibecode_core.tenancy import TierName
 
 Color = Literal["blue", "green"]
@@ -37,7 +38,7 @@ class Tls(_Model):
 
 
 def _default_images() -> dict[Color, str]:
-    return {"blue": "vibecode/api:0.1.0", "green": "vibecode/api:0.1.0"}
+    return {"blue": f"vibecode/api:{__version__}", "green": f"vibecode/api:{__version__}"}
 
 
 class Resources(_Model):
@@ -61,7 +62,7 @@ class Api(Resources):
     images: dict[Color, str] = Field(default_factory=_default_images)
     replicas: int = Field(2, ge=1, le=50)
     embedder: Embedder = Field(default_factory=Embedder)
-    version: str = "0.1.0"
+    version: str = __version__
 
     @field_validator("images")
     @classmethod

@@ -1,3 +1,5 @@
 """The `vibe` CLI (`vibecode_platform.cli`); the shared core is the `vibecode_core` distribution."""
 
-__version__ = "0.1.0"
+from vibecode_core import __version__
+
+__all__ = ["__version__"]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from vibecode_core import __version__
 
 from .errors import FAILED, ROLLED_BACK, CliError
 
@@ -88,7 +89,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--debug", is_flag=True, help="Tracebacks instead of one-line errors.")
-@click.version_option("0.1.0", prog_name="vibe")
+@click.version_option(__version__, prog_name="vibe")
 @click.pass_context
 def cli(ctx: click.Context, as_json: bool, debug: bool) -> None:
     """VibeCode platform: clusters, stacks, blue-green deploys, workspaces, render, serve."""

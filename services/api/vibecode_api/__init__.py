@@ -1,3 +1,5 @@
 """VibeCode API: RAG, chat with provider fallback, quotas, workspaces and console sessions."""
 
-__version__ = "0.1.0"
+from vibecode_core import __version__
+
+__all__ = ["__version__"]

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from vibecode_core import __version__
 
 PROVIDERS: tuple[str, ...] = ("megallm", "openrouter", "agentrouter", "routeway")
 """The provider chain the product knows, in the seeds' fallback order."""
@@ -268,7 +269,7 @@ class Settings(BaseSettings):
         "vibecode-api", validation_alias=AliasChoices("DD_SERVICE"), description="the service tag"
     )
     dd_version: str = Field(
-        "0.1.0", validation_alias=AliasChoices("DD_VERSION"), description="the version tag"
+        __version__, validation_alias=AliasChoices("DD_VERSION"), description="the version tag"
     )
     dd_trace_enabled: bool = Field(
         False,

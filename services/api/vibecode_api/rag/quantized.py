@@ -89,7 +89,9 @@ def _build(source: Path, target: Path) -> None:
 
 def main() -> None:
     """Build the graph into VIBE_MODEL_CACHE and print its path (image builds run this)."""
-    print(runtime_model(), file=sys.stdout)
+    from ..settings import load_settings
+
+    print(runtime_model(cache=load_settings().model_cache), file=sys.stdout)
 
 
 if __name__ == "__main__":

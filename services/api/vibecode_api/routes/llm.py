@@ -1,5 +1,9 @@
 """OpenAI-compatible `/v1/*` and the platform's own `/api/chat`, through the provider chain.
 
+The `/v1` relays ask for one dependency, the gateway (admission has already established the
+caller): Litestar resolves two or more in an anyio task group per request, which cost the relay
+more CPU than the rest of our overhead together (docs/benchmarks.md).
+
 Every answer says who produced it (`X-Vibe-Provider`: a provider's name or `offline`) and what
 our own code cost (`X-Vibe-Overhead-Ms`, the upstream's time excluded).
 """
@@ -88,7 +92,6 @@ def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
 async def chat_completions(
     request: Req,
     gateway: NamedDependency[Gateway],
-    identity: NamedDependency[Identity],
     data: Annotated[CompletionRequest, Body()],
 ) -> Response[Any]:
     # The body as the client sent it (validated above): unknown fields reach the provider as-is.
@@ -141,7 +144,6 @@ async def chat_completions(
 async def embeddings(
     request: Req,
     gateway: NamedDependency[Gateway],
-    identity: NamedDependency[Identity],
     data: Annotated[dict[str, Any], Body()],
 ) -> Response[Any]:
     if "input" not in data:
@@ -161,9 +163,7 @@ async def embeddings(
 
 
 @get("/v1/models", tags=["openai"], summary="The models this gateway serves")
-async def models(
-    request: Req, gateway: NamedDependency[Gateway], identity: NamedDependency[Identity]
-) -> Response[dict[str, Any]]:
+async def models(request: Req, gateway: NamedDependency[Gateway]) -> Response[dict[str, Any]]:
     owner = gateway.providers[0].name if gateway.providers else "offline"
     data = [
         {"id": m, "object": "model", "created": 0, "owned_by": owner}

@@ -20,7 +20,7 @@ from vibecode_api.db.embedded import SERVER_SETTINGS, EmbeddedPostgres
 from vibecode_api.services import services_of
 from vibecode_api.settings import Settings
 
-from .routes_for_tests import HANDLERS
+from ..routes_for_tests import HANDLERS
 
 
 @pytest.fixture

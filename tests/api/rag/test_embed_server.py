@@ -16,7 +16,7 @@ from vibecode_api.rag.local_embedder import LocalEmbedder
 from vibecode_api.rag.model_files import LOCAL_MODEL
 from vibecode_api.rag.wire import decode
 
-from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage
+from ..conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage
 
 ALICE = as_user("alice")
 

@@ -13,7 +13,7 @@ import pytest
 from vibecode_api.services import services_of
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
-from .conftest import as_user
+from ..conftest import as_user
 from .rag_corpus import FILES, QUESTIONS
 
 ALICE = as_user("alice", "vibecode-premium")

@@ -15,8 +15,8 @@ from vibecode_api.errors import ProvidersUnavailable
 from vibecode_api.providers.gateway import Gateway
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
 
-from .clocks import ManualClock
-from .conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage
+from ..clocks import ManualClock
+from ..conftest import UPSTREAM_CYCLES, as_user, cyclic_garbage
 
 ALICE = as_user("alice", "vibecode-premium")
 CHAT = {"messages": [{"role": "user", "content": "hi"}]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .conftest import as_user
+from ..conftest import as_user
 
 ALICE = as_user("alice")
 BOB = as_user("bob")

@@ -1,0 +1,1 @@
+"""Tests of vibecode_api.db."""
