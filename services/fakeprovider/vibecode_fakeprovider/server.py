@@ -29,6 +29,8 @@ FAULTS = (
     "malformed",
     "cut_before_first_token",
     "cut_after_first_token",
+    "end_after_first_token",
+    "malformed_after_first_token",
     "stall_after_first_token",
 )
 """What a request can be made to suffer. `refused` is simply a port nobody listens on."""
@@ -319,6 +321,12 @@ class _Handler:
             if i == 0 and fault == "cut_after_first_token":
                 self._reset(writer)
                 return False
+            if i == 0 and fault == "end_after_first_token":  # a clean end, but no answer's end
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+                return True
+            if i == 0 and fault == "malformed_after_first_token":
+                writer.write(event('{"choices": [{"delta": {"content": "half'))
             if i == 0 and fault == "stall_after_first_token":
                 await asyncio.sleep(3600)
             if pause:

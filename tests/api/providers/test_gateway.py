@@ -157,22 +157,35 @@ def test_every_fault_before_the_first_token_fails_over_transparently_when_stream
     assert r.text.rstrip().endswith("data: [DONE]")
 
 
-@pytest.mark.parametrize("fault", ["cut_after_first_token", "stall_after_first_token"])
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ("cut_after_first_token", "broke the stream"),
+        ("stall_after_first_token", "sent nothing for"),
+        ("end_after_first_token", "ended the stream before the answer was complete"),
+        ("malformed_after_first_token", "sent a malformed chunk"),
+    ],
+)
 def test_a_failure_after_the_first_token_ends_the_stream_with_an_error_naming_the_provider(
-    make_client: Any, fakes: list[Any], fault: str
+    make_client: Any, fakes: list[Any], fault: str, why: str
 ) -> None:
+    """A stream that breaks, stalls, ends without `[DONE]` or a `finish_reason`, or carries a
+    chunk that is not JSON is never passed off as a whole answer: no `[DONE]`, no `done`."""
     fakes[0].fake.fault = fault
     client = chain(make_client, [fakes[0].url, fakes[1].url])
     r = client.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=ALICE)
     data = sse_data(r.text)
     assert data[-1]["error"]["provider"] == "megallm"
-    assert "[DONE]" not in r.text
+    assert why in data[-1]["error"]["message"]
+    assert "data: [DONE]" not in r.text
+    assert "half" not in r.text  # a malformed chunk is not passed on
     api = client.post("/api/chat", json={**CHAT, "stream": True}, headers=ALICE)
     events = [b.split("\n") for b in api.text.strip().split("\n\n")]
     assert events[0][0] == "event: context"
     assert events[1] == ["event: delta", 'data: {"content": "Hello"}']
     assert events[-1][0] == "event: error"
     assert json.loads(events[-1][1][6:])["provider"] == "megallm"
+    assert "event: done" not in api.text
     assert fakes[1].fake.requests == 0
 
 
@@ -378,3 +391,32 @@ def test_the_official_openai_client_works_for_both_modes(
     assert next(m.id for m in openai.models.list().data) == "qwen/qwen3-next-80b-a3b-instruct"
     vectors = openai.embeddings.create(model="e", input="hello")
     assert len(vectors.data[0].embedding) == 1536
+
+
+def test_the_official_openai_client_sees_a_cut_stream_as_an_error_not_an_answer(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    """An upstream stream that ends cleanly after its first token but never finishes: the
+    client raises instead of returning the half answer as if it were whole."""
+    from openai import APIError, OpenAI
+
+    fakes[0].fake.fault = "end_after_first_token"
+    client = chain(make_client, [fakes[0].url])
+    openai = OpenAI(
+        base_url="http://testserver.local/v1",
+        api_key="unused",
+        http_client=client,
+        default_headers=ALICE,
+        max_retries=0,
+    )
+    pieces: list[str] = []
+
+    def read() -> None:
+        for c in openai.chat.completions.create(
+            model="any", messages=[{"role": "user", "content": "hi"}], stream=True
+        ):
+            pieces.append(c.choices[0].delta.content or "")
+
+    with pytest.raises(APIError, match="ended the stream before the answer was complete"):
+        read()
+    assert "".join(pieces) == "Hello"

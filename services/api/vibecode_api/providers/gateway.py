@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import anyio
 import httpx
+import msgspec
 
 from .. import outbound
 from ..errors import ProvidersUnavailable, StreamBroken, UpstreamRejected
@@ -89,11 +90,21 @@ class Stream:
     close: Callable[[], Any]
 
     async def events(self) -> AsyncIterator[bytes]:
-        """Every event in order, the first one included; raises StreamBroken mid-way."""
+        """Every event in order, the first one included. Raises StreamBroken mid-way: when the
+        upstream breaks, stalls, sends a malformed chunk (which is not passed on) or ends
+        without its terminal marker — a half answer is never presented as a whole one."""
+        finished = False
         for event in self.first:
+            finished = _finishes(event, self.provider) or finished
             yield event
         async for event in self.rest:
+            finished = _finishes(event, self.provider) or finished
             yield event
+        if not finished:
+            raise StreamBroken(
+                f"{self.provider} ended the stream before the answer was complete "
+                "(no finish_reason, no end-of-stream marker)"
+            )
 
 
 class _Retry(Exception):
@@ -373,7 +384,7 @@ async def _events(
             if data:
                 yield ("\n".join(data) + "\n\n").encode()
             return
-        except TimeoutError:
+        except (TimeoutError, httpx.ReadTimeout):  # ours, or the HTTP client's read timeout
             raise StreamBroken(f"{provider} sent nothing for {idle_timeout:g} s") from None
         except httpx.TransportError as err:
             raise StreamBroken(f"{provider} broke the stream ({type(err).__name__})") from None
@@ -383,6 +394,27 @@ async def _events(
                 data = []
             continue
         data.append(line)
+
+
+def _finishes(event: bytes, provider: str) -> bool:
+    """Whether `event` ends the answer (`[DONE]`, or a choice with a `finish_reason`); raises
+    StreamBroken when its data is not JSON. Parsed with msgspec: this runs once per token."""
+    for line in event.splitlines():
+        if not line.startswith(b"data:"):
+            continue  # comments, `event:`, `id:`, `retry:`
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            return True
+        try:
+            chunk = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            raise StreamBroken(f"{provider} sent a malformed chunk mid-stream") from None
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
+        if isinstance(choices, list) and any(
+            isinstance(c, dict) and c.get("finish_reason") for c in choices
+        ):
+            return True
+    return False
 
 
 def _well_formed(event: bytes) -> bool:
