@@ -118,6 +118,7 @@ def _lifespan(settings: Settings, clock: Clock) -> Any:
             gateway=gateway,
             authz=authz,
             rag=rag,
+            embedded=embedded,
         )
         await db.open()
         telemetry.configure(settings)
@@ -125,6 +126,8 @@ def _lifespan(settings: Settings, clock: Clock) -> Any:
             async with anyio.create_task_group() as tg:
                 if not await db.migrate():
                     tg.start_soon(_migrate_until_done, db)
+                if embedded is not None:
+                    tg.start_soon(embedded.supervise)
                 tg.start_soon(sessions.run)
                 tg.start_soon(rag.run)
                 if settings.dogstatsd:

@@ -13,6 +13,7 @@ from .audit import Audit
 from .authz import WorkspaceAuthz
 from .clock import Clock
 from .db import Database
+from .db.embedded import EmbeddedPostgres
 from .providers import Gateway
 from .quotas import Quotas
 from .rag.service import Rag
@@ -31,6 +32,8 @@ class Services:
     gateway: Gateway
     authz: WorkspaceAuthz
     rag: Rag
+    embedded: EmbeddedPostgres | None
+    """the embedded server when no VIBE_DATABASE_URL is set (health reports its restarts)"""
 
 
 def services_of(state: State) -> Services:
@@ -46,5 +49,5 @@ def _provider(name: str) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
-DEPENDENCIES = {f.name: _provider(f.name) for f in fields(Services)}
+DEPENDENCIES = {f.name: _provider(f.name) for f in fields(Services) if f.name != "embedded"}
 """`db: Database`, `sessions: SessionManager`, … in a handler's signature."""

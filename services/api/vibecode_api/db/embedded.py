@@ -6,16 +6,24 @@ data folder and stops the server when the last one leaves; a SIGKILLed process n
 start we drop dead pids from that list. A server still running from such a process is then found
 through `postmaster.pid` and reused (never a second one on the same data), and our own exit stops
 it.
+
+While the API runs, `supervise` watches the server process: when it dies (killed, out of memory)
+it is started again on the same data, where PostgreSQL's crash recovery replays the WAL, so every
+committed (acknowledged) write is still there; the pool reconnects by itself. A server that keeps
+dying is restarted after a growing pause, said in one log line.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import psutil
 
 from ..logs import get_logger
@@ -23,6 +31,11 @@ from ..logs import get_logger
 log = get_logger(__name__)
 
 _PID_LIST = ".handle_pids.json"
+WATCH_SECONDS = 0.25
+"""How often the supervisor looks at the server process (a pid check, no I/O)."""
+CRASH_LOOP_SECONDS = 60.0
+"""A death this soon after the last restart counts as a crash loop: the next restart waits."""
+MAX_PAUSE_SECONDS = 30.0
 SERVER_SETTINGS = {"shared_buffers": "512MB"}
 """A 100k-chunk table and its half-precision HNSW index together are larger than PostgreSQL's
 default 128 MB of shared buffers, so every search would read pages back from the OS cache (the
@@ -61,6 +74,9 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "pgdata").resolve()
         self._server: Any = None
+        self.restarts = 0
+        self.last_death: str | None = None
+        self.restarting = False
 
     @property
     def url(self) -> str:
@@ -117,3 +133,67 @@ class EmbeddedPostgres:
     def restart_server(self) -> None:
         with self._server._lock:
             self._server.ensure_postgres_running()
+
+    # -- supervision ---------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What health reports of the embedded server."""
+        return {
+            "state": "restarting" if self.restarting else "running",
+            "restarts": self.restarts,
+            "lastDeath": self.last_death,
+        }
+
+    def _process(self) -> psutil.Process | None:
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+            return psutil.Process(pid)
+        except (OSError, ValueError, psutil.Error):
+            return None
+
+    @staticmethod
+    def _alive(proc: psutil.Process | None) -> bool:
+        try:
+            return proc is not None and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:  # gone, or its pid reused by another process (create time differs)
+            return False
+
+    async def supervise(self) -> None:
+        """Restart the server whenever it dies, until cancelled (the API's shutdown)."""
+        proc = await anyio.to_thread.run_sync(self._process)
+        pause, restarted_at = 0.0, 0.0
+        while True:
+            await anyio.sleep(WATCH_SECONDS)
+            if self._alive(proc):
+                continue
+            self.restarting = True
+            self.last_death = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            if time.monotonic() - restarted_at < CRASH_LOOP_SECONDS:
+                pause = min(MAX_PAUSE_SECONDS, max(1.0, pause * 2))
+                log.error(
+                    "embedded_postgres_crash_loop",
+                    restarts=self.restarts,
+                    pause_seconds=pause,
+                    detail=f"the server died again within {CRASH_LOOP_SECONDS:g} s of its "
+                    f"restart; trying again in {pause:g} s (its log: {self.pgdata / 'log'})",
+                )
+                await anyio.sleep(pause)
+            else:
+                pause = 0.0
+                log.error("embedded_postgres_died", restarts=self.restarts, pgdata=str(self.pgdata))
+            while True:
+                try:
+                    await anyio.to_thread.run_sync(self.restart_server)
+                    break
+                except Exception as err:  # its old backends may still hold shared memory
+                    pause = min(MAX_PAUSE_SECONDS, max(1.0, pause * 2))
+                    log.error(
+                        "embedded_postgres_restart_failed",
+                        error=str(err).splitlines()[0] if str(err) else type(err).__name__,
+                        retry_seconds=pause,
+                    )
+                    await anyio.sleep(pause)
+            self.restarts += 1
+            self.restarting = False
+            restarted_at = time.monotonic()
+            proc = await anyio.to_thread.run_sync(self._process)
+            log.info("embedded_postgres_restarted", restarts=self.restarts)

@@ -11,11 +11,12 @@ from typing import Any
 import psutil
 from litestar import Response, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from ..db import Database
+from ..db.embedded import EmbeddedPostgres
 from ..providers import Gateway
+from ..services import services_of
 from ..settings import Settings
 
 _process = psutil.Process()
@@ -59,13 +60,17 @@ def _provider_check(gateway: Gateway) -> dict[str, Any]:
     }
 
 
-async def _database_check(db: Database) -> dict[str, Any]:
+async def _database_check(db: Database, embedded: EmbeddedPostgres | None) -> dict[str, Any]:
+    """With the embedded server, also what its supervisor saw: restarts and the last death."""
+    extra = {"embedded": embedded.status()} if embedded is not None else {}
+    if embedded is not None and embedded.restarting:
+        return {"status": "error", "error": "the embedded server died; restarting it", **extra}
     ok, info = await db.ping()
     if not ok:
-        return {"status": "error", "error": f"unreachable ({info})"}
+        return {"status": "error", "error": f"unreachable ({info})", **extra}
     if not db.schema_ready:
-        return {"status": "error", "error": "schema migrations not applied yet"}
-    return {"status": "ok", "latencyMs": info}
+        return {"status": "error", "error": "schema migrations not applied yet", **extra}
+    return {"status": "ok", "latencyMs": info, **extra}
 
 
 def _memory_check(settings: Settings) -> dict[str, Any]:
@@ -74,16 +79,15 @@ def _memory_check(settings: Settings) -> dict[str, Any]:
 
 
 @get("/api/health", tags=["health"], summary="Overall health with its checks")
-async def health(
-    settings: NamedDependency[Settings],
-    gateway: NamedDependency[Gateway],
-    db: NamedDependency[Database],
-) -> Response[dict[str, Any]]:
+async def health(state: State) -> Response[dict[str, Any]]:
+    # Probes read the typed services directly: injecting three of them would cost a task
+    # group per probe (see routes/llm.py).
+    services = services_of(state)
     checks = {
-        "config": _config_check(settings),
-        "provider": _provider_check(gateway),
-        "database": await _database_check(db),
-        "memory": _memory_check(settings),
+        "config": _config_check(services.settings),
+        "provider": _provider_check(services.gateway),
+        "database": await _database_check(services.db, services.embedded),
+        "memory": _memory_check(services.settings),
     }
     statuses = {c["status"] for c in checks.values()}
     if "error" in statuses:
@@ -101,8 +105,9 @@ async def live() -> dict[str, str]:
 
 
 @get("/api/health/ready", tags=["health"], summary="Readiness probe: the database is usable")
-async def ready(state: State, db: NamedDependency[Database]) -> Response[dict[str, Any]]:
-    check = await _database_check(db)
+async def ready(state: State) -> Response[dict[str, Any]]:
+    services = services_of(state)
+    check = await _database_check(services.db, services.embedded)
     if state.get("draining") or check["status"] != "ok":
         reason = "shutting down" if state.get("draining") else check["error"]
         return Response(
