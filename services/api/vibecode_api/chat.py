@@ -88,6 +88,19 @@ def model_of(gateway: Gateway, requested: str | None) -> str:
     return requested or gateway.model
 
 
+def with_provider(event: bytes, provider: str) -> bytes:
+    """An upstream chunk marked with the provider that answers from here on (`/v1`'s sign of a
+    mid-stream continuation: an extra top-level field OpenAI clients ignore)."""
+    text = event.decode("utf-8", "replace").strip()
+    if not text.startswith("data:") or text[5:].strip() == "[DONE]":
+        return event
+    try:
+        chunk = json.loads(text[5:])
+    except ValueError:
+        return event
+    return f"data: {json.dumps({**chunk, 'provider': provider})}\n\n".encode()
+
+
 def openai_error_event(provider: str, message: str) -> bytes:
     """How an OpenAI-style stream ends when the provider fails after its first token."""
     error = {"error": {"message": message, "type": "provider_error", "provider": provider}}
@@ -114,11 +127,14 @@ async def api_events(
 ) -> AsyncIterator[bytes]:
     """`/api/chat` events from an upstream OpenAI stream: context, delta…, done | error."""
     from .errors import StreamBroken
+    from .providers.resumable import Switch
 
     yield sse("context", context)
     try:
         async for event in upstream.events():
-            if (text := delta_of(event)) is not None:
+            if isinstance(event, Switch):  # continued on the next provider, same answer
+                yield sse("failover", {"from": event.source, "to": event.target})
+            elif (text := delta_of(event)) is not None:
                 yield sse("delta", {"content": text})
         yield sse("done", {"provider": upstream.provider, "model": model})
     except StreamBroken as err:

@@ -64,6 +64,10 @@ class FakeProvider:
     fail_times: int = 0
     """apply `fault` to the first N requests only (0: to every request)"""
     retry_after: int = 1
+    rejects_prefill: bool = False
+    """answer 400 to a conversation that ends with an assistant turn (some models do)"""
+    repeat_at_seam: int = 0
+    """when asked to continue a cut answer, restate this many of its last characters first"""
     embedding_dims: int = 1536
     requests: int = 0
     paths: list[str] = field(default_factory=list)
@@ -118,6 +122,24 @@ def embed(text: str, dims: int) -> list[float]:
     vec = out[:dims]
     norm = math.sqrt(sum(v * v for v in vec)) or 1.0
     return [v / norm for v in vec]
+
+
+QUOTE_OPEN, QUOTE_CLOSE = "<<<ANSWER SO FAR\n", "\nANSWER SO FAR>>>"
+"""How VibeCode's gateway quotes a cut answer for models that refuse a prefill."""
+
+
+def _continuing(reply: str, last: dict[str, Any], repeat: int) -> str:
+    """The rest of `reply` when the request asks to continue a cut answer of it (as an assistant
+    prefill or quoted in a user turn), restating `repeat` characters; else `reply` itself."""
+    content = str(last.get("content") or "")
+    partial = None
+    if last.get("role") == "assistant":
+        partial = content
+    elif QUOTE_OPEN in content and QUOTE_CLOSE in content:
+        partial = content.split(QUOTE_OPEN, 1)[1].split(QUOTE_CLOSE, 1)[0]
+    if partial is None or not reply.startswith(partial):
+        return reply
+    return reply[max(0, len(partial) - repeat) :]
 
 
 def _words(text: str) -> Iterator[str]:
@@ -255,12 +277,17 @@ class _Handler:
             writer.write(_error(404, f"no route {path}"))
             return True
         model = payload.get("model", "fake-model")
+        messages = payload.get("messages") or [{}]
+        if fake.rejects_prefill and messages[-1].get("role") == "assistant":
+            writer.write(_error(400, "assistant prefill is not supported by this model"))
+            return True
+        reply = _continuing(fake.reply, messages[-1], fake.repeat_at_seam)
         if fault == "malformed":
             writer.write(_response(200, b'{"id": "x", "choices": [ {'))
             return True
         if payload.get("stream"):
-            return await self._stream(writer, model, fault, started)
-        message = {"role": "assistant", "content": fake.reply}
+            return await self._stream(writer, model, fault, started, reply)
+        message = {"role": "assistant", "content": reply}
         writer.write(
             _response(
                 200,
@@ -284,7 +311,7 @@ class _Handler:
         return True
 
     async def _stream(
-        self, writer: asyncio.StreamWriter, model: str, fault: str, started: float
+        self, writer: asyncio.StreamWriter, model: str, fault: str, started: float, reply: str
     ) -> bool:
         head = (
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -315,7 +342,7 @@ class _Handler:
 
         writer.write(chunk({"role": "assistant", "content": ""}))
         pause = 1 / self.fake.tokens_per_second if self.fake.tokens_per_second else 0
-        for i, word in enumerate(_words(self.fake.reply)):
+        for i, word in enumerate(_words(reply)):
             writer.write(chunk({"content": word}))
             await writer.drain()
             if i == 0 and fault == "cut_after_first_token":

@@ -170,9 +170,10 @@ def test_a_failure_after_the_first_token_ends_the_stream_with_an_error_naming_th
     make_client: Any, fakes: list[Any], fault: str, why: str
 ) -> None:
     """A stream that breaks, stalls, ends without `[DONE]` or a `finish_reason`, or carries a
-    chunk that is not JSON is never passed off as a whole answer: no `[DONE]`, no `done`."""
+    chunk that is not JSON is never passed off as a whole answer: no `[DONE]`, no `done` — here
+    with no provider left to continue it on (the next test continues it)."""
     fakes[0].fake.fault = fault
-    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    client = chain(make_client, [fakes[0].url])
     r = client.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=ALICE)
     data = sse_data(r.text)
     assert data[-1]["error"]["provider"] == "megallm"
@@ -186,7 +187,48 @@ def test_a_failure_after_the_first_token_ends_the_stream_with_an_error_naming_th
     assert events[-1][0] == "event: error"
     assert json.loads(events[-1][1][6:])["provider"] == "megallm"
     assert "event: done" not in api.text
-    assert fakes[1].fake.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "rejects_prefill", "repeat"),
+    [
+        ("cut_after_first_token", False, 0),
+        ("end_after_first_token", False, 5),
+        ("malformed_after_first_token", True, 0),
+        ("stall_after_first_token", True, 5),
+    ],
+)
+def test_a_stream_that_fails_after_its_first_token_is_continued_on_the_next_provider(
+    make_client: Any, fakes: list[Any], fault: str, rejects_prefill: bool, repeat: int
+) -> None:
+    """The answer goes on in the same response: the next provider gets the conversation and
+    the partial answer (as a prefill, or quoted when it refuses a prefill with a 400), the text
+    it restates at the seam is dropped, and the switch is marked."""
+    fakes[0].fake.fault = fault
+    fakes[1].fake.rejects_prefill = rejects_prefill
+    fakes[1].fake.repeat_at_seam = repeat
+    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    r = client.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=ALICE)
+    chunks = sse_data(r.text)
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == REPLY
+    assert r.text.rstrip().endswith("data: [DONE]")
+    marked = [c.get("provider") for c in chunks if "provider" in c]
+    assert marked == ["openrouter"]  # the first chunk after the switch
+    assert "error" not in r.text
+
+    api = client.post("/api/chat", json={**CHAT, "stream": True}, headers=ALICE)
+    events = [b.split("\n") for b in api.text.strip().split("\n\n")]
+    names = [e[0].removeprefix("event: ") for e in events]
+    assert names[:3] == ["context", "delta", "failover"]
+    assert json.loads(events[2][1][6:]) == {"from": "megallm", "to": "openrouter"}
+    text = "".join(json.loads(e[1][6:])["content"] for e in events if e[0] == "event: delta")
+    assert text == REPLY
+    assert names[-1] == "done"
+    assert json.loads(events[-1][1][6:])["provider"] == "openrouter"
+    metrics = client.get("/metrics").text
+    assert 'vibecode_api_provider_failovers_total{phase="mid_stream",provider="openrouter"}' in (
+        metrics
+    )
 
 
 def test_a_bad_request_goes_back_to_the_caller_unchanged(
@@ -362,7 +404,10 @@ def test_provider_metrics_count_attempts_and_failovers(make_client: Any, fakes: 
     client.post("/v1/chat/completions", json=CHAT, headers=ALICE)
     text = client.get("/metrics").text
     assert 'vibecode_api_provider_requests_total{outcome="failure",provider="megallm"}' in text
-    assert 'vibecode_api_provider_failovers_total{provider="openrouter"}' in text
+    assert (
+        'vibecode_api_provider_failovers_total{phase="before_first_token",provider="openrouter"}'
+        in text
+    )
     assert 'vibecode_api_provider_latency_seconds_bucket{le="0.005",provider="openrouter"}' in text
 
 
@@ -420,3 +465,26 @@ def test_the_official_openai_client_sees_a_cut_stream_as_an_error_not_an_answer(
     with pytest.raises(APIError, match="ended the stream before the answer was complete"):
         read()
     assert "".join(pieces) == "Hello"
+
+
+def test_the_official_openai_client_reads_a_continued_stream_as_one_answer(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    from openai import OpenAI
+
+    fakes[0].fake.fault = "cut_after_first_token"
+    client = chain(make_client, [fakes[0].url, fakes[1].url])
+    openai = OpenAI(
+        base_url="http://testserver.local/v1",
+        api_key="unused",
+        http_client=client,
+        default_headers=ALICE,
+        max_retries=0,
+    )
+    pieces = [
+        c.choices[0].delta.content or ""
+        for c in openai.chat.completions.create(
+            model="any", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    ]
+    assert "".join(pieces) == REPLY

@@ -34,7 +34,7 @@ from .. import outbound
 from ..errors import ProvidersUnavailable, StreamBroken, UpstreamRejected
 from ..logs import get_logger
 from ..settings import Settings
-from . import metrics
+from . import continuation, metrics
 from .breaker import Breaker
 
 log = get_logger(__name__)
@@ -214,14 +214,17 @@ class Gateway:
 
     # -- the chain -------------------------------------------------------------------------------
     async def _chain(
-        self, attempt: Callable[[Provider, float], Awaitable[T]]
+        self,
+        attempt: Callable[[Provider, float], Awaitable[T]],
+        providers: list[Provider] | None = None,
     ) -> tuple[Provider, T, float, list[Attempt]]:
-        """Every provider in order, each with its retries, within the request's deadline, until
-        one `attempt` succeeds: (that provider, what it returned, its seconds, the failures
-        before it). Raises ProvidersUnavailable with every attempt when none does."""
+        """Every provider in order (`providers`, default the whole chain), each with its
+        retries, within the request's deadline, until one `attempt` succeeds: (that provider,
+        what it returned, its seconds, the failures before it). Raises ProvidersUnavailable with
+        every attempt when none does."""
         attempts: list[Attempt] = []
         deadline = self.clock() + self.budget()
-        for index, provider in enumerate(self.providers):
+        for index, provider in enumerate(self.providers if providers is None else providers):
             if index and attempts:
                 metrics.failover(provider.name)
             try:
@@ -330,6 +333,30 @@ class Gateway:
         payload = {**payload, "model": payload.get("model") or self.model, "stream": True}
         provider, (first, rest, close), elapsed, attempts = await self._chain(
             lambda p, seconds: self._open_stream(p, payload, seconds)
+        )
+        return Stream(provider.name, first, rest, elapsed * 1000, attempts, close)
+
+    async def resume(self, payload: dict[str, Any], partial: str, after: str) -> Stream:
+        """The answer `partial` began on provider `after`, continued on the providers after it:
+        first with `partial` as the assistant's prefix, and when a provider refuses that
+        prefill (400), with `partial` quoted in a user turn instead. Raises what `stream` does
+        (ProvidersUnavailable when none is left or none answers)."""
+        names = [p.name for p in self.providers]
+        rest = self.providers[names.index(after) + 1 :] if after in names else []
+        if not rest:
+            raise ProvidersUnavailable([], detail=f"no provider after {after} to continue on")
+        base = {**payload, "model": payload.get("model") or self.model, "stream": True}
+        try:
+            return await self._stream_on(rest, continuation.prefilled(base, partial))
+        except UpstreamRejected as refused:
+            if refused.status != 400:
+                raise
+            log.info("continuation_prefill_refused", provider=refused.provider)
+            return await self._stream_on(rest, continuation.quoted(base, partial))
+
+    async def _stream_on(self, providers: list[Provider], payload: dict[str, Any]) -> Stream:
+        provider, (first, rest, close), elapsed, attempts = await self._chain(
+            lambda p, seconds: self._open_stream(p, payload, seconds), providers
         )
         return Stream(provider.name, first, rest, elapsed * 1000, attempts, close)
 

@@ -20,7 +20,9 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 FAILOVERS = Counter(
-    "vibecode_api_provider_failovers", "Requests moved on to this provider", ["provider"]
+    "vibecode_api_provider_failovers",
+    "Requests moved on to this provider: before the first token, or mid-stream (continued)",
+    ["provider", "phase"],
 )
 
 
@@ -35,6 +37,6 @@ def request(provider: str, outcome: str, seconds: float) -> None:
         telemetry.seconds(names.PROVIDER_LATENCY, seconds, tags[:1])
 
 
-def failover(provider: str) -> None:
-    FAILOVERS.labels(provider).inc()
-    telemetry.count(names.PROVIDER_FAILOVERS, tags=(f"provider:{provider}",))
+def failover(provider: str, phase: str = "before_first_token") -> None:
+    FAILOVERS.labels(provider, phase).inc()
+    telemetry.count(names.PROVIDER_FAILOVERS, tags=(f"provider:{provider}", f"phase:{phase}"))

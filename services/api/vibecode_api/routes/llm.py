@@ -28,6 +28,7 @@ from ..identity import Identity
 from ..logs import get_logger
 from ..providers import Gateway, StreamBroken, UpstreamRejected
 from ..providers.gateway import Stream as UpstreamStream
+from ..providers.resumable import ResumableStream, Switch
 from ..rag.service import Rag
 from ..rate_limit import OVERLAP, alongside_verdict
 from ..sessions import SessionManager
@@ -118,14 +119,21 @@ async def chat_completions(
     except UpstreamRejected as err:
         return _rejected(request, err)
 
+    resumable = ResumableStream(gateway, payload, upstream)
+
     async def relay() -> AsyncIterator[bytes]:
+        switched: str | None = None
         try:
-            async for event in upstream.events():
-                yield event
+            async for item in resumable.events():
+                if isinstance(item, Switch):
+                    switched = item.target
+                    continue
+                yield chat.with_provider(item, switched) if switched else item
+                switched = None
         except StreamBroken as err:
-            yield chat.openai_error_event(upstream.provider, str(err))
+            yield chat.openai_error_event(resumable.provider, str(err))
         finally:
-            await upstream.close()
+            await resumable.close()
 
     return Stream(
         relay(),
@@ -237,7 +245,7 @@ async def api_chat(
             f"{err.provider} refused the request: {err.body[:300].decode('utf-8', 'replace')}",
         ) from None
     return Stream(
-        chat.api_events(context, upstream, model),
+        chat.api_events(context, ResumableStream(gateway, payload, upstream), model),
         media_type="text/event-stream",
         headers={**_headers(request, upstream.provider, upstream.upstream_ms), **SSE_HEADERS},
     )
