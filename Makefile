@@ -13,7 +13,7 @@ VIBE_HOST ?= 127.0.0.1
 VIBE_PORT ?= 8000
 export VIBE_HOST VIBE_PORT
 
-.PHONY: help bootstrap browser checkov code-server dev samples test test-fast lint docs format bench loadtest soak clean
+.PHONY: clamd help bootstrap browser checkov code-server dev samples test test-fast lint docs format bench loadtest soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -68,7 +68,11 @@ browser:  ## Debian's Chromium for the console's end-to-end tests (apt-get, as r
 	@[ -x "$(CHROMIUM)" ] || { $(call apt_install,chromium); } || \
 	  echo "warning: no Chromium ($(CHROMIUM)); the browser tests will be skipped: apt-get install chromium"
 
-test: bootstrap code-server checkov browser  ## the whole test suite
+clamd:  ## Debian's clamav-daemon for the upload-scanning tests (apt-get, as root; no signature download)
+	@command -v clamd >/dev/null || [ -x /usr/sbin/clamd ] || { $(call apt_install,clamav-daemon); } || \
+	  echo "warning: no clamd; the upload-scanning tests will be skipped: apt-get install clamav-daemon"
+
+test: bootstrap code-server checkov browser clamd  ## the whole test suite
 	$(RUN) pytest
 
 test-fast: bootstrap  ## the quick loop: everything but browser, Locust, code-server and chain tests

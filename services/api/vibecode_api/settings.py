@@ -243,6 +243,22 @@ class Settings(BaseSettings):
         30.0, gt=0, le=3600, description="seconds between retries of pending embeddings"
     )
 
+    # -- upload scanning ----------------------------------------------------------------------
+    clamd_url: str | None = Field(
+        None,
+        pattern=r"^(tcp://[^\s/:]+:\d{1,5}|unix:///\S+|/\S+)$",
+        description="scan every upload with this clamd before storing it: tcp://host:3310, "
+        "unix:///run/clamav/clamd.ctl or a socket path (unset: uploads are not scanned)",
+    )
+    clamd_fail_open: bool = Field(
+        False,
+        description="when clamd cannot be reached, store uploads unscanned instead of answering "
+        "503 scanner_unavailable (health says so)",
+    )
+    clamd_timeout: int = Field(
+        30_000, ge=100, le=600_000, description="ms for one scan, 100-600000"
+    )
+
     # -- health -----------------------------------------------------------------------------
     memory_warn_mb: int = Field(
         512, ge=16, description="RSS in MiB above which health reports degraded, >= 16"

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..scanner import Scanner
 from ..settings import EmbeddingsMode, Settings
 from .embedder import Embedder, Tokens
 from .local_embedder import LocalEmbedder
@@ -59,7 +60,19 @@ class Rag:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self._db, self._quotas, self.embedder, self.tokens, self._audit)
+        settings = self._settings
+        scanner = (
+            Scanner(settings.clamd_url, settings.clamd_timeout) if settings.clamd_url else None
+        )
+        return Store(
+            self._db,
+            self._quotas,
+            self.embedder,
+            self.tokens,
+            self._audit,
+            scanner,
+            settings.clamd_fail_open,
+        )
 
     @cached_property
     def searcher(self) -> Searcher:

@@ -33,6 +33,7 @@ from ..errors import ApiError
 from ..identity import Identity
 from ..logs import get_logger
 from ..quotas import Quotas
+from ..scanner import Scanner, ScannerUnavailable
 from ..workspaces import Workspace
 from .chunking import Chunk, chunk_text
 from .embedder import Embedder, EmbeddingFailed, Tokens
@@ -135,13 +136,50 @@ def _mismatch(model: str, dims: int, embedder: Embedder) -> ApiError:
 
 class Store:
     def __init__(
-        self, db: Database, quotas: Quotas, embedder: Embedder, tokens: Tokens, audit: Audit
+        self,
+        db: Database,
+        quotas: Quotas,
+        embedder: Embedder,
+        tokens: Tokens,
+        audit: Audit,
+        scanner: Scanner | None = None,
+        fail_open: bool = False,
     ) -> None:
         self.db = db
         self.quotas = quotas
         self.embedder = embedder
         self.tokens = tokens
         self.audit = audit
+        self.scanner = scanner
+        self.fail_open = fail_open
+
+    async def _scan(self, ctx: RequestContext, path: str, data: bytes) -> None:
+        """Refuse an infected upload (422, audited) or, failing closed, an unscanned one (503)."""
+        if self.scanner is None:
+            return
+        try:
+            signature = await self.scanner.scan(data)
+        except ScannerUnavailable as err:
+            if self.fail_open:
+                log.warning("upload_not_scanned", path=path, error=str(err))
+                return
+            raise ApiError(
+                503,
+                "scanner_unavailable",
+                f"{err}; uploads are scanned before they are stored, nothing was stored: "
+                "try again shortly",
+                headers={"Retry-After": "10"},
+            ) from None
+        if signature is not None:
+            await self.audit.record_alone(
+                ctx, "refused_malware", target=path, detail={"signature": signature}
+            )
+            raise ApiError(
+                422,
+                "malware_detected",
+                f"{path}: clamd found {signature}; nothing was stored",
+                signature=signature,
+            )
 
     async def ingest(
         self, ctx: RequestContext, identity: Identity, ws: Workspace, upload: Upload
@@ -154,6 +192,7 @@ class Store:
             # Also refused (and audited) by the quota mechanism, before any work.
             async with self.quotas.transaction(ctx) as conn:
                 await self.quotas.require(conn, identity, {"fileSize": len(data)})
+        await self._scan(ctx, path, data)
         text = decode_text(data)
         if ws.embedding_model and ws.embedding_model != self.embedder.model:
             raise _mismatch(ws.embedding_model, ws.embedding_dims or 0, self.embedder)

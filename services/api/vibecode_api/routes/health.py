@@ -31,7 +31,15 @@ def rss_mb() -> float:
 
 
 def _config_check(s: Settings) -> dict[str, Any]:
-    return {"status": "ok", "dryRun": s.dry_run, "audit": s.audit, "devUser": bool(s.dev_user)}
+    """Degraded while uploads may be stored unscanned (`VIBE_CLAMD_FAIL_OPEN`)."""
+    scanning = "off" if not s.clamd_url else ("fail-open" if s.clamd_fail_open else "on")
+    return {
+        "status": "warn" if scanning == "fail-open" else "ok",
+        "dryRun": s.dry_run,
+        "audit": s.audit,
+        "devUser": bool(s.dev_user),
+        "uploadScanning": scanning,
+    }
 
 
 def _provider_check(gateway: Gateway) -> dict[str, Any]:
