@@ -37,7 +37,7 @@ MODEL_LATENCY_MS, MODEL_JITTER_MS = 250, 125
 as they do in production instead of arriving in lockstep."""
 
 
-def _fake(latency_ms: float, jitter_ms: float = 0) -> tuple[Server, str]:
+def _fake(latency_ms: float, jitter_ms: float = 0, fault: str = "none") -> tuple[Server, str]:
     port = free_port()
     server = Server(
         [
@@ -50,6 +50,8 @@ def _fake(latency_ms: float, jitter_ms: float = 0) -> tuple[Server, str]:
             str(latency_ms),
             "--latency-jitter-ms",
             str(jitter_ms),
+            "--fault",
+            fault,
         ],
         {},
         "/_stats",
@@ -175,6 +177,68 @@ def _end_to_end_row(area: Area, through: dict[str, float], direct: dict[str, flo
     )
 
 
+async def _stream_times(
+    url: str, n: int, headers: dict[str, str]
+) -> list[list[tuple[float, bytes]]]:
+    """Each of `n` streamed chats as (arrival ms from the request, line) per data line."""
+    out = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(n):
+            started, lines = time.perf_counter(), []
+            async with client.stream(
+                "POST", url, json={**CHAT, "stream": True}, headers=headers
+            ) as r:
+                async for line in r.aiter_lines():
+                    if line.startswith("data:"):
+                        lines.append(((time.perf_counter() - started) * 1000, line.encode()))
+            out.append(lines)
+    return out
+
+
+def _seam_row(area: Area, data: Path, n: int) -> None:
+    """What continuing a stream cut after its first token adds at the seam: the gap between the
+    last token before the cut and the first one after, against the fallback's own time to its
+    first token (straight to it)."""
+    cut, cut_url = _fake(latency_ms=5, fault="cut_after_first_token")
+    fallback, fallback_url = _fake(latency_ms=20)
+    cut.wait_ready()
+    fallback.wait_ready()
+    try:
+        direct = asyncio.run(_stream_times(f"{fallback_url}/chat/completions", n, {}))
+        first = [
+            next(t for t, line in s if b'"content": "' in line and b'""' not in line)
+            for s in direct
+        ]
+        api = _api(data / "s", {"megallm": cut_url, "openrouter": fallback_url})
+        try:
+            api.wait_ready()
+            headers = {"Remote-User": f"seam-{uuid.uuid4().hex[:8]}"}
+            url = f"{api.url}/v1/chat/completions"
+            asyncio.run(_stream_times(url, 10, headers))  # warm-up
+            runs = asyncio.run(_stream_times(url, n, headers))
+        finally:
+            api.stop()
+    finally:
+        cut.stop()
+        fallback.stop()
+    gaps = []
+    for lines in runs:
+        at = next(i for i, (_, line) in enumerate(lines) if b'"provider"' in line)
+        gaps.append(lines[at][0] - lines[at - 1][0])
+    own, seam = statistics.median(first), statistics.median(gaps)
+    area.rows.append(
+        Row(
+            "mid-stream continuation, gap at the seam (median)",
+            round(seam, 2),
+            "ms",
+            "<= the fallback's first-token time + 5 ms",
+            seam <= own + 5,
+            f"{n} streams cut after their first token and continued; the fallback's own "
+            f"first-token time {own:.2f} ms (20 ms latency, straight to it)",
+        )
+    )
+
+
 def run(quick: bool = False) -> Area:
     area = Area("Provider gateway", "make bench  (benchmarks/gateway.py)")
     data = Path(tempfile.mkdtemp(prefix="vibe-bench-gateway-"))
@@ -247,6 +311,7 @@ def run(quick: bool = False) -> Area:
             cooling = statistics.median(asyncio.run(_load(api.url, 200, 1))["latency"])
         finally:
             api.stop()
+        _seam_row(area, data, 20 if quick else 100)
     finally:
         fake.stop()
         model.stop()

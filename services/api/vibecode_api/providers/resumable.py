@@ -1,6 +1,8 @@
 """A stream that outlives its provider: when the upstream fails after the first token, the same
 answer goes on in the same response on the next provider (`Gateway.resume`), the text it repeats
-at the seam dropped, and a `Switch` marks where it changed hands. Only when no provider can
+at the seam dropped, and a `Switch` marks where it changed hands. The continuation's first events
+are held back only while their text could still be a restatement (it occurs in the answer so
+far): a continuation that does not repeat itself passes at once. Only when no provider can
 continue does the original failure (`StreamBroken`) reach the caller."""
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from .continuation import overlap
 from .gateway import Gateway, Stream
 
 log = get_logger(__name__)
-
-SEAM_CHARS = 64
-"""Continued text held back until this much (or the stream's end) is known, to find a repeat."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,8 @@ class ResumableStream:
                         yield event
                         continue
                     held.append(event)
-                    if len("".join(t for e in held for t in _texts(e))) >= SEAM_CHARS:
+                    if "".join(t for e in held for t in _texts(e)) not in seam:
+                        # No longer a possible restatement of the answer so far: decide the seam.
                         for out in _trimmed(held, seam):
                             answer.extend(_texts(out))
                             yield out
