@@ -411,19 +411,24 @@ def test_provider_metrics_count_attempts_and_failovers(make_client: Any, fakes: 
     assert 'vibecode_api_provider_latency_seconds_bucket{le="0.005",provider="openrouter"}' in text
 
 
-def test_the_official_openai_client_works_for_both_modes(
-    make_client: Any, fakes: list[Any]
-) -> None:
+def _openai(client: Any) -> Any:
+    """The official OpenAI client, talking to the in-process app as ALICE."""
     from openai import OpenAI
 
-    client = chain(make_client, [fakes[0].url])
-    openai = OpenAI(
+    return OpenAI(
         base_url="http://testserver.local/v1",
         api_key="unused",
         http_client=client,
         default_headers=ALICE,
         max_retries=0,
     )
+
+
+def test_the_official_openai_client_works_for_both_modes(
+    make_client: Any, fakes: list[Any]
+) -> None:
+    client = chain(make_client, [fakes[0].url])
+    openai = _openai(client)
     done = openai.chat.completions.create(model="any", messages=[{"role": "user", "content": "hi"}])
     assert done.choices[0].message.content == REPLY
     pieces = [
@@ -443,17 +448,11 @@ def test_the_official_openai_client_sees_a_cut_stream_as_an_error_not_an_answer(
 ) -> None:
     """An upstream stream that ends cleanly after its first token but never finishes: the
     client raises instead of returning the half answer as if it were whole."""
-    from openai import APIError, OpenAI
+    from openai import APIError
 
     fakes[0].fake.fault = "end_after_first_token"
     client = chain(make_client, [fakes[0].url])
-    openai = OpenAI(
-        base_url="http://testserver.local/v1",
-        api_key="unused",
-        http_client=client,
-        default_headers=ALICE,
-        max_retries=0,
-    )
+    openai = _openai(client)
     pieces: list[str] = []
 
     def read() -> None:
@@ -470,17 +469,9 @@ def test_the_official_openai_client_sees_a_cut_stream_as_an_error_not_an_answer(
 def test_the_official_openai_client_reads_a_continued_stream_as_one_answer(
     make_client: Any, fakes: list[Any]
 ) -> None:
-    from openai import OpenAI
-
     fakes[0].fake.fault = "cut_after_first_token"
     client = chain(make_client, [fakes[0].url, fakes[1].url])
-    openai = OpenAI(
-        base_url="http://testserver.local/v1",
-        api_key="unused",
-        http_client=client,
-        default_headers=ALICE,
-        max_retries=0,
-    )
+    openai = _openai(client)
     pieces = [
         c.choices[0].delta.content or ""
         for c in openai.chat.completions.create(
