@@ -11,7 +11,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from .errors import StreamBroken
 from .providers import Gateway
+from .providers.resumable import ResumableStream, Switch
 
 OFFLINE_ANSWER = (
     "Offline mode: no AI provider is configured (set MEGALLM_API_KEY, OPENROUTER_API_KEY, "
@@ -123,11 +125,9 @@ async def api_offline_events(
 
 
 async def api_events(
-    context: list[dict[str, Any]], upstream: Any, model: str
+    context: list[dict[str, Any]], upstream: ResumableStream, model: str
 ) -> AsyncIterator[bytes]:
     """`/api/chat` events from an upstream OpenAI stream: context, delta…, done | error."""
-    from .errors import StreamBroken
-    from .providers.resumable import Switch
 
     yield sse("context", context)
     try:

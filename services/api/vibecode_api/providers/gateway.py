@@ -88,6 +88,8 @@ class Stream:
     upstream_ms: float
     attempts: list[Attempt]
     close: Callable[[], Any]
+    texts: list[str] = field(default_factory=list)
+    """the answer's text so far, one piece per event passed on (what a continuation resumes)"""
 
     async def events(self) -> AsyncIterator[bytes]:
         """Every event in order, the first one included. Raises StreamBroken mid-way: when the
@@ -95,10 +97,10 @@ class Stream:
         without its terminal marker — a half answer is never presented as a whole one."""
         finished = False
         for event in self.first:
-            finished = _finishes(event, self.provider) or finished
+            finished = _inspect(event, self.provider, self.texts) or finished
             yield event
         async for event in self.rest:
-            finished = _finishes(event, self.provider) or finished
+            finished = _inspect(event, self.provider, self.texts) or finished
             yield event
         if not finished:
             raise StreamBroken(
@@ -423,25 +425,32 @@ async def _events(
         data.append(line)
 
 
-def _finishes(event: bytes, provider: str) -> bool:
-    """Whether `event` ends the answer (`[DONE]`, or a choice with a `finish_reason`); raises
-    StreamBroken when its data is not JSON. Parsed with msgspec: this runs once per token."""
+def _inspect(event: bytes, provider: str, texts: list[str]) -> bool:
+    """Whether `event` ends the answer (`[DONE]`, or a choice with a `finish_reason`), with its
+    text appended to `texts`; raises StreamBroken when its data is not JSON. The one parse of
+    each event on the way through (msgspec: it runs once per token)."""
+    finished, text = False, ""
     for line in event.splitlines():
         if not line.startswith(b"data:"):
             continue  # comments, `event:`, `id:`, `retry:`
         data = line[5:].strip()
         if data == b"[DONE]":
-            return True
+            finished = True
+            continue
         try:
             chunk = msgspec.json.decode(data)
         except msgspec.DecodeError:
             raise StreamBroken(f"{provider} sent a malformed chunk mid-stream") from None
         choices = chunk.get("choices") if isinstance(chunk, dict) else None
-        if isinstance(choices, list) and any(
-            isinstance(c, dict) and c.get("finish_reason") for c in choices
-        ):
-            return True
-    return False
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, dict):
+                continue
+            finished = finished or bool(choice.get("finish_reason"))
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                text += delta["content"]
+    texts.append(text)
+    return finished
 
 
 def _well_formed(event: bytes) -> bool:

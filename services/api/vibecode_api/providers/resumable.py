@@ -44,83 +44,67 @@ class ResumableStream:
         return self.current.upstream_ms
 
     async def events(self) -> AsyncIterator[bytes | Switch]:
-        answer: list[str] = []
-        seam: str | None = None  # the answer so far, while a continuation's start is held
+        committed = ""  # the answer as the client has it, from the streams before this one
+        seam: str | None = None  # that answer, while a continuation's first events are held
         while True:
-            held: list[bytes] = []
+            stream, held, passed, dropped = self.current, [], 0, 0
             try:
-                async for event in self.current.events():
+                async for event in stream.events():  # `stream.texts` grows with each event
                     if seam is None:
-                        answer.extend(_texts(event))
+                        passed += 1
                         yield event
                         continue
                     held.append(event)
-                    if "".join(t for e in held for t in _texts(e)) not in seam:
-                        # No longer a possible restatement of the answer so far: decide the seam.
-                        for out in _trimmed(held, seam):
-                            answer.extend(_texts(out))
-                            yield out
-                        held, seam = [], None
-                for out in _trimmed(held, seam) if seam is not None else []:
-                    answer.extend(_texts(out))
-                    yield out
+                    text = "".join(stream.texts[passed:])
+                    if text not in seam:  # no longer a possible restatement: decide the seam
+                        out, dropped = _trimmed(held, text, seam)
+                        passed, held, seam = passed + len(held), [], None
+                        for event in out:
+                            yield event
+                if held and seam is not None:  # it ended while still held
+                    out, dropped = _trimmed(held, "".join(stream.texts[passed:]), seam)
+                    passed += len(held)
+                    for event in out:
+                        yield event
                 return
             except StreamBroken as broken:
-                await self.current.close()
-                failed = self.current.provider
-                partial = "".join(answer)
+                await stream.close()
+                partial = committed + "".join(stream.texts[:passed])[dropped:]
                 try:
-                    nxt = await self.gateway.resume(self.payload, partial, after=failed)
+                    nxt = await self.gateway.resume(self.payload, partial, after=stream.provider)
                 except GatewayError:
                     raise broken from None
                 metrics.failover(nxt.provider, phase="mid_stream")
-                log.warning("stream_continued", source=failed, target=nxt.provider)
-                self.current, seam = nxt, partial
+                log.warning("stream_continued", source=stream.provider, target=nxt.provider)
+                self.current, committed, seam = nxt, partial, partial
                 self.providers.append(nxt.provider)
-                yield Switch(failed, nxt.provider)
+                yield Switch(stream.provider, nxt.provider)
 
     async def close(self) -> None:
         await self.current.close()
 
 
-def _chunks(event: bytes) -> list[Any]:
-    out = []
-    for line in event.splitlines():
-        if line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
-            try:
-                out.append(json.loads(line[5:]))
-            except ValueError:
-                continue
-    return out
-
-
-def _texts(event: bytes) -> list[str]:
-    return [
-        c["choices"][0]["delta"].get("content") or ""
-        for c in _chunks(event)
-        if isinstance(c, dict)
-        and c.get("choices")
-        and isinstance(c["choices"][0], dict)
-        and isinstance(c["choices"][0].get("delta"), dict)
-    ]
-
-
-def _trimmed(held: list[bytes], partial: str) -> list[bytes]:
-    """`held` with the text its start repeats of `partial` removed."""
-    text = "".join(t for e in held for t in _texts(e))
+def _trimmed(held: list[bytes], text: str, partial: str) -> tuple[list[bytes], int]:
+    """`held` (whose text is `text`) without what its start restates of `partial`, and how many
+    characters that was. Rewrites chunks only when there is something to drop."""
     drop = overlap(partial, text)
     if not drop:
-        return held
-    out = []
+        return held, 0
+    out, left = [], drop
     for event in held:
-        chunks = _chunks(event)
-        if drop <= 0 or not chunks:
+        chunks = [
+            json.loads(line[5:])
+            for line in event.splitlines()
+            if line.startswith(b"data:") and line[5:].strip() != b"[DONE]"
+        ]
+        if left <= 0 or not chunks:
             out.append(event)
             continue
         for chunk in chunks:
-            delta = chunk["choices"][0].get("delta") if chunk.get("choices") else None
-            if isinstance(delta, dict) and delta.get("content") and drop > 0:
-                content = delta["content"]
-                delta["content"], drop = content[drop:], drop - len(content[:drop])
+            for choice in chunk.get("choices") or ():
+                delta = choice.get("delta") if isinstance(choice, dict) else None
+                if isinstance(delta, dict) and isinstance(delta.get("content"), str) and left:
+                    content = delta["content"]
+                    delta["content"], left = content[left:], left - min(left, len(content))
         out.append(b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks))
-    return out
+    return out, drop
