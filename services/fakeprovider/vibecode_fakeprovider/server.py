@@ -346,7 +346,9 @@ class _Handler:
             writer.write(chunk({"content": word}))
             await writer.drain()
             if i == 0 and fault == "cut_after_first_token":
-                self._reset(writer)
+                # Closed mid-body (FIN, no final chunk): unlike a reset, it cannot overtake the
+                # token already sent, so the cut always comes after the first token.
+                writer.close()
                 return False
             if i == 0 and fault == "end_after_first_token":  # a clean end, but no answer's end
                 writer.write(b"0\r\n\r\n")
