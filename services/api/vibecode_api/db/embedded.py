@@ -42,6 +42,11 @@ default 128 MB of shared buffers, so every search would read pages back from the
 sizes are in docs/rag.md)."""
 
 
+def _longer(pause: float) -> float:
+    """The next pause of a crash loop or a failing restart: 1 s, doubling, at most 30 s."""
+    return min(MAX_PAUSE_SECONDS, max(1.0, pause * 2))
+
+
 def _ensure_runtime_dir() -> None:
     """The wheel keeps its lock file and long socket paths under XDG_RUNTIME_DIR (mode 0700)."""
     current = os.environ.get("XDG_RUNTIME_DIR")
@@ -168,7 +173,7 @@ class EmbeddedPostgres:
             self.restarting = True
             self.last_death = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             if time.monotonic() - restarted_at < CRASH_LOOP_SECONDS:
-                pause = min(MAX_PAUSE_SECONDS, max(1.0, pause * 2))
+                pause = _longer(pause)
                 log.error(
                     "embedded_postgres_crash_loop",
                     restarts=self.restarts,
@@ -185,7 +190,7 @@ class EmbeddedPostgres:
                     await anyio.to_thread.run_sync(self.restart_server)
                     break
                 except Exception as err:  # its old backends may still hold shared memory
-                    pause = min(MAX_PAUSE_SECONDS, max(1.0, pause * 2))
+                    pause = _longer(pause)
                     log.error(
                         "embedded_postgres_restart_failed",
                         error=str(err).splitlines()[0] if str(err) else type(err).__name__,

@@ -32,16 +32,11 @@ class Switch:
 class ResumableStream:
     def __init__(self, gateway: Gateway, payload: dict[str, Any], first: Stream) -> None:
         self.gateway, self.payload, self.current = gateway, payload, first
-        self.providers = [first.provider]
 
     @property
     def provider(self) -> str:
         """The provider answering now (the last one, once the stream has ended)."""
         return self.current.provider
-
-    @property
-    def upstream_ms(self) -> float:
-        return self.current.upstream_ms
 
     async def events(self) -> AsyncIterator[bytes | Switch]:
         committed = ""  # the answer as the client has it, from the streams before this one
@@ -77,7 +72,6 @@ class ResumableStream:
                 metrics.failover(nxt.provider, phase="mid_stream")
                 log.warning("stream_continued", source=stream.provider, target=nxt.provider)
                 self.current, committed, seam = nxt, partial, partial
-                self.providers.append(nxt.provider)
                 yield Switch(stream.provider, nxt.provider)
 
     async def close(self) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
@@ -197,9 +196,7 @@ async def api_chat(
 ) -> Response[Any]:
     model = chat.model_of(gateway, data.model)
     messages = [m.model_dump(exclude_none=True) for m in data.messages]
-    hits, searched = await _retrieve(
-        Retrieval(db, rag, sessions), identity, data.workspaceId, messages
-    )
+    hits, searched = await _retrieve(db, rag, sessions, identity, data.workspaceId, messages)
     context = chat.citations(hits)
     if gateway.offline:
         answer = chat.offline_answer(hits, searched) if data.workspaceId else chat.OFFLINE_ANSWER
@@ -251,17 +248,10 @@ async def api_chat(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Retrieval:
-    """What finding a chat's context takes."""
-
-    db: Database
-    rag: Rag
-    sessions: SessionManager
-
-
 async def _retrieve(
-    services: Retrieval,
+    db: Database,
+    rag: Rag,
+    sessions: SessionManager,
     identity: Identity,
     workspace_id: str | None,
     messages: list[dict[str, Any]],
@@ -273,13 +263,13 @@ async def _retrieve(
     question = next(
         (str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), ""
     )[:2000]
-    searcher = services.rag.searcher
+    searcher = rag.searcher
     embedding = searcher.embed_soon(question) if question.strip() else None
-    async with services.db.connection() as conn:
+    async with db.connection() as conn:
         ws = await workspaces.owned(conn, identity, workspace_id)
     if embedding is None:
         return [], True
-    touched = asyncio.ensure_future(services.sessions.touch(workspace_id))
+    touched = asyncio.ensure_future(sessions.touch(workspace_id))
     try:
         hits, _ = await searcher.search(ws, question, top_k=8, embedding=embedding)
     except Exception as err:
@@ -287,7 +277,7 @@ async def _retrieve(
         return [], False
     finally:
         await touched
-    return searcher.within_budget(hits, services.rag.context_tokens), True
+    return searcher.within_budget(hits, rag.context_tokens), True
 
 
 handlers = [chat_completions, embeddings, models, api_chat]
