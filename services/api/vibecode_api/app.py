@@ -10,18 +10,20 @@ releases the embedded server.
 from __future__ import annotations
 
 import gc
+from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import psycopg
-from litestar import Litestar, Request
+from litestar import HttpMethod, Litestar, Request, Response, route
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusController
+from litestar.plugins.pydantic import PydanticPlugin
 from vibecode_core import metric_names as names
 
 from . import __version__, console, logs, provisioners, telemetry, tracing
@@ -39,7 +41,7 @@ from .providers import Gateway
 from .quotas import Quotas
 from .rag import search
 from .rag.service import Rag
-from .routes import account, files, health, llm, monitoring, workspaces
+from .routes import account, files, health, llm, monitoring, openapi, workspaces
 from .routes import authz as authz_routes
 from .routes.dependencies import owned_workspace
 from .services import DEPENDENCIES, Services
@@ -189,6 +191,30 @@ def identity_of(request: Request[Any, Any, Any]) -> Identity:
     return identity
 
 
+def _options(handlers: Sequence[Any]) -> list[HTTPRouteHandler]:
+    """An OPTIONS answer for each path with several handlers, naming all their methods: Litestar
+    2's own names only the first handler registered for a path (litestar#4169, fixed in v3)."""
+    methods: dict[str, set[str]] = defaultdict(set)
+    for handler in handlers:
+        if isinstance(handler, HTTPRouteHandler):
+            for path in handler.paths:
+                methods[path] |= handler.http_methods
+    return [
+        _allow(path, ", ".join(sorted({*verbs, "OPTIONS"})))
+        for path, verbs in methods.items()
+        if len(verbs) > 1 and "OPTIONS" not in verbs
+    ]
+
+
+def _allow(path: str, allow: str) -> HTTPRouteHandler:
+    def options() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": allow})
+
+    return route(
+        path, http_method=[HttpMethod.OPTIONS], include_in_schema=False, sync_to_thread=False
+    )(options)
+
+
 class _Metrics(PrometheusController):
     path = "/metrics"
     include_in_schema = False
@@ -206,19 +232,20 @@ def create_app(
             "never set VIBE_DEV_USER in production",
         )
     stats = RequestStats()
+    handlers = [
+        *health.handlers,
+        *authz_routes.handlers,
+        *monitoring.handlers,
+        _Metrics,
+        *workspaces.handlers,
+        *account.handlers,
+        *llm.handlers,
+        *files.handlers,
+        *console.handlers,
+        *extra_handlers,
+    ]
     app = Litestar(
-        route_handlers=[
-            *health.handlers,
-            *authz_routes.handlers,
-            *monitoring.handlers,
-            _Metrics,
-            *workspaces.handlers,
-            *account.handlers,
-            *llm.handlers,
-            *files.handlers,
-            *console.handlers,
-            *extra_handlers,
-        ],
+        route_handlers=[*_options(handlers), *handlers],  # first: no default OPTIONS then
         dependencies={
             **DEPENDENCIES,
             "identity": Provide(identity_of, sync_to_thread=False),
@@ -236,9 +263,12 @@ def create_app(
             }
         ),
         middleware=[DefineMiddleware(AdmissionMiddleware)],  # type: ignore[arg-type]
+        # Bodies are validated as their schema says: `"stream": 0` is not a boolean. Litestar
+        # passes strict=False to pydantic unless told (overriding the models' own setting).
+        plugins=[PydanticPlugin(validate_strict=True)],
         template_config=console.template_config,
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="VibeCode API", version=__version__, path="/schema"),
+        openapi_config=openapi.config("VibeCode API", __version__),
         logging_config=None,
         debug=False,
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from .errors import StreamBroken
 from .providers import Gateway
 from .providers.resumable import ResumableStream, Switch
+from .views import CitationView
 
 OFFLINE_ANSWER = (
     "Offline mode: no AI provider is configured (set MEGALLM_API_KEY, OPENROUTER_API_KEY, "
@@ -110,7 +111,7 @@ def openai_error_event(provider: str, message: str) -> bytes:
 
 
 async def api_offline_events(
-    context: list[dict[str, Any]], answer: str, model: str
+    context: list[CitationView], answer: str, model: str
 ) -> AsyncIterator[bytes]:
     yield sse("context", context)
     yield sse("delta", {"content": answer})
@@ -125,7 +126,7 @@ async def api_offline_events(
 
 
 async def api_events(
-    context: list[dict[str, Any]], upstream: ResumableStream, model: str
+    context: list[CitationView], upstream: ResumableStream, model: str
 ) -> AsyncIterator[bytes]:
     """`/api/chat` events from an upstream OpenAI stream: context, delta…, done | error."""
 
@@ -148,9 +149,10 @@ async def api_events(
 NO_CONTEXT_NOTE = "(The workspace's files could not be searched just now, so this answer has no context from them.)"
 
 
-def citations(hits: list[Any]) -> list[dict[str, Any]]:
+def citations(hits: list[Any]) -> list[CitationView]:
     """The `context` of a chat answer: numbered sources, as the prompt numbered them."""
-    return [{"n": i, **hit.public()} for i, hit in enumerate(hits, start=1)]
+    # cast: mypy does not type a TypedDict unpacked into a dict display
+    return [cast(CitationView, {"n": i, **hit.public()}) for i, hit in enumerate(hits, start=1)]
 
 
 def with_sources(messages: list[dict[str, Any]], hits: list[Any]) -> list[dict[str, Any]]:

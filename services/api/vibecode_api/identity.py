@@ -25,6 +25,7 @@ from vibecode_core.tenancy import Tier, TierName, tier, user_namespace
 
 from .errors import ApiError
 from .settings import Network, Settings
+from .views import MeView
 
 _HEADERS = {h.lower().encode() for h in REMOTE_HEADERS}
 _SECRET_KEY = PROXY_SECRET_HEADER.lower().encode()
@@ -47,7 +48,7 @@ class Identity:
     def namespace(self) -> str:
         return user_namespace(self.user)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> MeView:
         return {
             "user": self.user,
             "email": self.email,

@@ -10,7 +10,7 @@ sessions with neither API traffic nor code-server heartbeat for `VIBE_SESSION_ID
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.abc
@@ -23,6 +23,7 @@ from .identity import Identity
 from .logs import get_logger
 from .provisioners import Handle, Probe, Provisioner, ProvisionError, SessionState, WorkspaceRef
 from .quotas import ACTIVE_SESSION_STATES, Quotas, lock_user
+from .views import SessionView
 
 log = get_logger(__name__)
 
@@ -32,10 +33,10 @@ POLL_SECONDS = 0.1
 TOUCH_EVERY_SECONDS = 5
 
 
-def view(row: dict[str, Any] | None, provisioner: Provisioner) -> dict[str, Any]:
+def view(row: dict[str, Any] | None, provisioner: Provisioner) -> SessionView:
     if row is None:
-        return {"status": SessionState.stopped}
-    out: dict[str, Any] = {
+        return {"status": SessionState.stopped.value}
+    out: SessionView = {
         "status": row["state"],
         "workspaceId": row["workspace_id"],
         "provisioner": row["provisioner"],
@@ -44,7 +45,7 @@ def view(row: dict[str, Any] | None, provisioner: Provisioner) -> dict[str, Any]
     }
     if row["state"] == SessionState.ready:
         out["url"] = row["url"]
-        out.update(provisioner.public(row["handle"]))
+        out.update(cast(SessionView, provisioner.public(row["handle"])))
     if row["error"]:
         out["error"] = row["error"]
     if row["stop_reason"]:
@@ -126,9 +127,7 @@ class SessionManager:
         if not self._reconciled.is_set() and self.db.schema_ready:
             await self._reconciled.wait()
 
-    async def start(
-        self, ctx: RequestContext, identity: Identity, ws: WorkspaceRef
-    ) -> dict[str, Any]:
+    async def start(self, ctx: RequestContext, identity: Identity, ws: WorkspaceRef) -> SessionView:
         await self._after_reconcile()
         async with self.quotas.transaction(ctx) as conn:
             await lock_user(conn, identity.user)
@@ -152,7 +151,7 @@ class SessionManager:
         self._tg.start_soon(self._bring_up, ws)
         return view(row, self.provisioner)
 
-    async def status(self, ws: WorkspaceRef) -> dict[str, Any]:
+    async def status(self, ws: WorkspaceRef) -> SessionView:
         await self._after_reconcile()
         async with self.db.connection() as conn:
             row = await self._row(conn, ws.id)

@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram
 
 from . import telemetry
+from .views import StatsView
 
 REQUESTS = Counter(
     "vibecode_api_requests",
@@ -71,7 +72,7 @@ class RequestStats:
         series[1].observe(latency_ms / 1000)
         telemetry.request(method, path, status, latency_ms / 1000)
 
-    def snapshot(self) -> dict[str, float | int]:
+    def snapshot(self) -> StatsView:
         count = self.request_count
         return {
             "requestCount": count,

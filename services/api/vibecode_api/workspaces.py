@@ -18,6 +18,7 @@ from vibecode_core.tenancy import workspace_namespace
 from .errors import ApiError
 from .identity import Identity
 from .provisioners import WorkspaceRef
+from .views import WorkspaceSummaryView, WorkspaceView
 
 
 def not_found(workspace_id: str) -> ApiError:
@@ -37,7 +38,7 @@ class Workspace:
     """the model its chunks are embedded with (set by the first upload), and its dimensions"""
     embedding_dims: int | None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> WorkspaceView:
         return {
             "id": self.id,
             "name": self.name,
@@ -93,7 +94,9 @@ async def owned(
     return row
 
 
-async def listing(conn: psycopg.AsyncConnection[Any], identity: Identity) -> list[dict[str, Any]]:
+async def listing(
+    conn: psycopg.AsyncConnection[Any], identity: Identity
+) -> list[WorkspaceSummaryView]:
     rows = await (
         await conn.execute(
             "SELECT w.*, count(f.id) AS files, coalesce(sum(f.bytes), 0) AS bytes,"

@@ -195,10 +195,12 @@ def test_a_second_user_reaches_none_of_the_first_users_chunks(corpus: tuple[Any,
     for method, path, body in [
         ("POST", f"/api/workspaces/{ws}/search", {"query": "password reset"}),
         ("GET", f"/api/workspaces/{ws}/files", None),
-        ("POST", f"/api/workspaces/{ws}/files", None),
     ]:
         r = client.request(method, path, json=body, headers=BOB)
         assert r.status_code == 404, (method, path)
+    upload = {"file": ("intruder.md", b"# not yours\n")}
+    r = client.post(f"/api/workspaces/{ws}/files", files=upload, headers=BOB)
+    assert r.status_code == 404
     chat = client.post(
         "/api/chat",
         json={"messages": [{"role": "user", "content": "password"}], "workspaceId": ws},

@@ -29,6 +29,7 @@ from ..provisioners import SessionState
 from ..quotas import Quotas
 from ..routes.files import file_listing
 from ..sessions import SessionManager
+from ..views import FileView, WorkspaceSummaryView
 from ..workspaces import Workspace
 
 HERE = Path(__file__).parent
@@ -90,14 +91,14 @@ def _fragment(name: str, context: dict[str, Any]) -> Template:
     return Template(template_name=name, context=context, headers={"Cache-Control": "no-store"})
 
 
-async def _workspaces(db: Database, identity: Identity) -> list[dict[str, Any]]:
+async def _workspaces(db: Database, identity: Identity) -> list[WorkspaceSummaryView]:
     async with db.connection() as conn:
         return await workspaces.listing(conn, identity)
 
 
 async def _owned(
     db: Database, identity: Identity, workspace_id: str, with_files: bool = False
-) -> tuple[Workspace, list[dict[str, Any]]]:
+) -> tuple[Workspace, list[FileView]]:
     """The caller's workspace row (404 for anyone else's) and, when asked, its files."""
     async with db.connection() as conn:
         row = await workspaces.owned(conn, identity, workspace_id)

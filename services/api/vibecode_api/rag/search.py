@@ -24,6 +24,7 @@ from vibecode_core import metric_names as names
 
 from .. import tasks, telemetry
 from ..errors import DatabaseUnavailable
+from ..views import HitView
 from ..workspaces import Workspace
 from .embedder import Embedder, Tokens
 from .store import with_vectors
@@ -128,7 +129,7 @@ class Hit:
     tokens: int
     lexical: bool
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> HitView:
         return {
             "fileId": self.file_id,
             "path": self.path,

@@ -34,6 +34,7 @@ from ..identity import Identity
 from ..logs import get_logger
 from ..quotas import Quotas
 from ..scanner import Scanner, ScannerUnavailable
+from ..views import FileStatus, IngestView
 from ..workspaces import Workspace
 from .chunking import Chunk, chunk_text
 from .embedder import Embedder, EmbeddingFailed, Tokens
@@ -183,7 +184,7 @@ class Store:
 
     async def ingest(
         self, ctx: RequestContext, identity: Identity, ws: Workspace, upload: Upload
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[IngestView, bool]:
         started = time.perf_counter()
         path = normalise_path(upload.path)
         data = upload.data
@@ -309,7 +310,7 @@ class Store:
         old: dict[str, Any] | None,
         vectors: dict[str, np.ndarray],
         pending: bool,
-    ) -> dict[str, Any]:
+    ) -> IngestView:
         file_id = old["id"] if old else f"f_{secrets.token_hex(8)}"
         digest = hashlib.sha256(data).hexdigest()
         if old is None:
@@ -376,7 +377,7 @@ class Store:
                     " ON CONFLICT DO NOTHING",
                     [(self.embedder.model, h, v) for h, v in vectors.items()],
                 )
-        status = "pending" if (pending and rows_pending) else "indexed"
+        status: FileStatus = "pending" if (pending and rows_pending) else "indexed"
         await conn.execute(
             "UPDATE files SET bytes = %s, sha256 = %s, chunk_count = %s, status = %s,"
             " error = NULL, attempts = 0, updated_at = now() WHERE id = %s",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
@@ -12,31 +12,47 @@ from ..clock import Clock
 from ..db import Database
 from ..identity import Identity
 from ..quotas import Quotas
+from ..views import AuditEventView, MeView, UsageView
 
 
-@get("/api/me", tags=["account"], summary="Who you are, your tier and your namespace")
-async def me(identity: NamedDependency[Identity]) -> dict[str, Any]:
+@get(
+    "/api/me",
+    tags=["account"],
+    summary="Who you are, your tier and your namespace",
+    operation_id="readMe",
+)
+async def me(identity: NamedDependency[Identity]) -> MeView:
     return identity.public()
 
 
-@get("/api/usage", tags=["account"], summary="Every quota: limit, used, remaining (resetAt hourly)")
+@get(
+    "/api/usage",
+    tags=["account"],
+    summary="Every quota: limit, used, remaining (resetAt hourly)",
+    operation_id="readUsage",
+)
 async def usage(
     db: NamedDependency[Database],
     quotas: NamedDependency[Quotas],
     clock: NamedDependency[Clock],
     identity: NamedDependency[Identity],
-) -> dict[str, Any]:
+) -> UsageView:
     async with db.connection() as conn:
         usage = await quotas.usage(conn, identity, clock.time())
     return {"user": identity.user, "tier": identity.tier_name.value, "quotas": usage}
 
 
-@get("/api/audit", tags=["account"], summary="Your audit events, newest first (admins: all)")
+@get(
+    "/api/audit",
+    tags=["account"],
+    summary="Your audit events, newest first (admins: all)",
+    operation_id="listAuditEvents",
+)
 async def audit_events(
     db: NamedDependency[Database],
     identity: NamedDependency[Identity],
     limit: Annotated[int, Parameter(ge=1, le=1000, description="1-1000")] = 100,
-) -> list[dict[str, Any]]:
+) -> list[AuditEventView]:
     where, params = ("", []) if identity.is_admin else ("WHERE actor = %s", [identity.user])
     async with db.connection() as conn:
         rows = await (

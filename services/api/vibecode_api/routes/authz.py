@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from ..authz import WorkspaceAuthz
+from .openapi import refusals
 
 OWNER_PATTERN = r"^user-[a-z0-9-]{1,58}$"
 
@@ -18,11 +18,14 @@ OWNER_PATTERN = r"^user-[a-z0-9-]{1,58}$"
     "/api/authz/workspace",
     tags=["authz"],
     summary="Is the signed-in user the workspace's owner? (ingress-nginx auth-url)",
-    responses={
-        401: ResponseSpec(dict[str, str], description="not signed in (Authelia said 401)"),
-        403: ResponseSpec(dict[str, str], description="signed in, but not the owner"),
-        503: ResponseSpec(dict[str, str], description="the auth server is unset or away"),
-    },
+    operation_id="authorizeWorkspace",
+    responses=refusals(
+        {
+            401: "not signed in (Authelia said 401)",
+            403: "signed in, but not the owner",
+            503: "`authz_unconfigured` (VIBE_AUTHZ_URL unset) or the auth server is away",
+        }
+    ),
 )
 async def workspace_authz(
     request: Request[Any, Any, Any],

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from .. import workspaces
 from ..audit import Audit
@@ -23,19 +25,42 @@ from ..rag.service import Rag
 from ..rag.store import Upload
 from ..rate_limit import OVERLAP, alongside_verdict
 from ..sessions import SessionManager
+from ..views import FileView, IngestView, SearchView
 from ..workspaces import Workspace
+from .openapi import refusals
+from .workspaces import NO_WORKSPACE, NOT_FOUND
 
 Req = Request[Any, Any, Any]
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer includes 28.0; pydantic's strict int would refuse it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     query: str = Field(min_length=1, max_length=2000, description="1-2000 characters")
-    topK: int = Field(5, ge=1, le=50, description="1-50 results")
+    topK: Annotated[int, BeforeValidator(_integral)] = Field(
+        5, ge=1, le=50, description="1-50 results"
+    )
     threshold: float | None = Field(None, ge=0, le=1, description="minimum similarity, 0-1")
 
 
-def file_view(row: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class UploadForm:
+    """The multipart form of an upload."""
+
+    file: UploadFile
+    path: str = ""
+    """Where the file goes in the workspace (empty: the upload's file name). A form field is
+    text, never null: hence "" rather than None."""
+
+
+MISMATCH = "`embedding_model_mismatch`: the workspace was indexed with another embedding model"
+
+
+def file_view(row: dict[str, Any]) -> FileView:
     return {
         "id": row["id"],
         "path": row["path"],
@@ -49,7 +74,7 @@ def file_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def file_listing(conn: Any, workspace_id: str) -> list[dict[str, Any]]:
+async def file_listing(conn: Any, workspace_id: str) -> list[FileView]:
     """A workspace's files by path (the caller has checked that the workspace is theirs)."""
     rows = await (
         await conn.execute(
@@ -64,7 +89,24 @@ async def file_listing(conn: Any, workspace_id: str) -> list[dict[str, Any]]:
     opt={"audit": "file.upsert"},
     tags=["files"],
     summary="Upload a text file (multipart field `file`, optional `path`)",
+    operation_id="uploadFile",
     request_max_body_size=64 * 2**20,
+    responses={
+        200: ResponseSpec(
+            IngestView, description="an existing path, updated", generate_examples=False
+        ),
+        **refusals(
+            {
+                403: "`quota_exceeded`: files per workspace, storage or vector chunks",
+                404: NO_WORKSPACE,
+                409: MISMATCH,
+                413: "`file_too_large`: over the tier's file size (or the 64 MiB request limit)",
+                415: "`unsupported_media_type`: binary or not UTF-8",
+                422: "`invalid_path`, `empty_file` or `malware_detected` (nothing is stored)",
+                503: "`scanner_unavailable`: uploads are scanned and the scanner is away",
+            }
+        ),
+    },
 )
 async def upload_file(
     ctx: NamedDependency[RequestContext],
@@ -73,19 +115,13 @@ async def upload_file(
     sessions: NamedDependency[SessionManager],
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-) -> Response[dict[str, Any]]:
+    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Response[IngestView]:
     async with db.connection() as conn:
         ws = await workspaces.owned(conn, identity, workspace_id)
-    upload = data.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ApiError(422, "invalid_input", "file: a multipart field named `file` is required")
-    path = data.get("path")
-    if path is not None and not isinstance(path, str):
-        raise ApiError(422, "invalid_input", "path: must be a string")
-    content = await upload.read()
+    content = await data.file.read()
     result, created = await rag.store.ingest(
-        ctx, identity, ws, Upload(path or upload.filename or "", content)
+        ctx, identity, ws, Upload(data.path or data.file.filename or "", content)
     )
     await sessions.touch(workspace_id)
     return Response(result, status_code=201 if created else 200)
@@ -95,12 +131,14 @@ async def upload_file(
     "/api/workspaces/{workspace_id:str}/files",
     tags=["files"],
     summary="Files with status (pending, indexed, failed), size and chunk count",
+    operation_id="listFiles",
+    responses=NOT_FOUND,
 )
 async def list_files(
     db: NamedDependency[Database],
     workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
-) -> list[dict[str, Any]]:
+) -> list[FileView]:
     async with db.connection() as conn:
         return await file_listing(conn, workspace_id)
 
@@ -110,6 +148,8 @@ async def list_files(
     opt={"audit": "file.delete"},
     tags=["files"],
     summary="Delete a file and its chunks",
+    operation_id="deleteFile",
+    responses=refusals({404: "no such workspace of yours, or no such file in it"}),
 )
 async def delete_file(
     ctx: NamedDependency[RequestContext],
@@ -138,6 +178,8 @@ async def delete_file(
     opt=OVERLAP,
     tags=["search"],
     summary="Hybrid (vector + full-text) search in the workspace's files",
+    operation_id="searchWorkspace",
+    responses=refusals({404: NO_WORKSPACE, 409: MISMATCH}),
 )
 async def search(
     request: Req,
@@ -147,7 +189,7 @@ async def search(
     identity: NamedDependency[Identity],
     workspace_id: FromPath[str],
     data: Annotated[SearchRequest, Body()],
-) -> dict[str, Any]:
+) -> SearchView:
     searcher = rag.searcher
 
     async def find() -> tuple[list[Hit], float]:

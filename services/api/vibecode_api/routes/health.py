@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from ..db import Database
@@ -18,6 +19,7 @@ from ..db.embedded import EmbeddedPostgres
 from ..providers import Gateway
 from ..services import services_of
 from ..settings import Settings
+from ..views import HealthView, LiveView, ReadyView
 
 _process = psutil.Process()
 
@@ -86,8 +88,16 @@ def _memory_check(settings: Settings) -> dict[str, Any]:
     return {"status": "ok" if rss <= limit else "warn", "rssMb": rss, "limitMb": limit}
 
 
-@get("/api/health", tags=["health"], summary="Overall health with its checks")
-async def health(state: State) -> Response[dict[str, Any]]:
+@get(
+    "/api/health",
+    tags=["health"],
+    summary="Overall health with its checks",
+    operation_id="readHealth",
+    responses={
+        503: ResponseSpec(HealthView, description="unhealthy", generate_examples=False),
+    },
+)
+async def health(state: State) -> Response[HealthView]:
     # Probes read the typed services directly: injecting three of them would cost a task
     # group per probe (see routes/llm.py).
     services = services_of(state)
@@ -99,21 +109,37 @@ async def health(state: State) -> Response[dict[str, Any]]:
     }
     statuses = {c["status"] for c in checks.values()}
     if "error" in statuses:
-        overall, code = "unhealthy", HTTP_503_SERVICE_UNAVAILABLE
-    elif statuses - {"ok"}:
-        overall, code = "degraded", HTTP_200_OK
+        report: HealthView = {"status": "unhealthy", "checks": checks}
     else:
-        overall, code = "healthy", HTTP_200_OK
-    return Response({"status": overall, "checks": checks}, status_code=code)
+        report = {"status": "degraded" if statuses - {"ok"} else "healthy", "checks": checks}
+    code = HTTP_503_SERVICE_UNAVAILABLE if report["status"] == "unhealthy" else HTTP_200_OK
+    return Response(report, status_code=code)
 
 
-@get("/api/health/live", tags=["health"], summary="Liveness probe: the event loop answers")
-async def live() -> dict[str, str]:
+@get(
+    "/api/health/live",
+    tags=["health"],
+    summary="Liveness probe: the event loop answers",
+    operation_id="live",
+)
+async def live() -> LiveView:
     return {"status": "alive"}
 
 
-@get("/api/health/ready", tags=["health"], summary="Readiness probe: the database is usable")
-async def ready(state: State) -> Response[dict[str, Any]]:
+@get(
+    "/api/health/ready",
+    tags=["health"],
+    summary="Readiness probe: the database is usable",
+    operation_id="ready",
+    responses={
+        503: ResponseSpec(
+            ReadyView,
+            description="not ready: draining, or the database away",
+            generate_examples=False,
+        ),
+    },
+)
+async def ready(state: State) -> Response[ReadyView]:
     services = services_of(state)
     check = await _database_check(services.db, services.embedded)
     if state.get("draining") or check["status"] != "ok":

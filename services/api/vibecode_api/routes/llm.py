@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import Body
 from litestar.response import Stream
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +32,9 @@ from ..providers.resumable import ResumableStream, Switch
 from ..rag.service import Rag
 from ..rate_limit import OVERLAP, alongside_verdict
 from ..sessions import SessionManager
+from ..views import ChatView, CompletionView, EmbeddingsView, ModelListView, ModelView
+from .openapi import CHAT_EVENTS, EVENT_STREAM, OPENAI_EVENTS, refusals
+from .workspaces import NO_WORKSPACE
 
 log = get_logger(__name__)
 
@@ -39,7 +43,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[Any] | None = None
 
@@ -47,14 +51,37 @@ class Message(BaseModel):
 class CompletionRequest(BaseModel):
     """The OpenAI chat-completions body; fields we do not use are passed on untouched."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     messages: list[Message] = Field(min_length=1)
     model: str | None = None
     stream: bool = False
 
 
+class EmbeddingsRequest(BaseModel):
+    """The OpenAI embeddings body; fields we do not use are passed on untouched."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    input: str | list[str] | list[int] | list[list[int]] = Field(
+        description="the text (or texts, or token arrays) to embed"
+    )
+    model: str | None = None
+
+
+_NO_PROVIDER = "`providers_unavailable`: every provider of the chain failed (`attempts`)"
+_REJECTED = "the provider refused the request itself: its answer, passed on unchanged"
+_RELAYED = refusals({502: _NO_PROVIDER, 422: _REJECTED})
+
+
+def _ok(view: Any, description: str) -> dict[int, ResponseSpec]:
+    """The 200 of a handler that returns bytes or a stream: what the JSON body is."""
+    return {200: ResponseSpec(view, description=description, generate_examples=False)}
+
+
+_STREAMS = {**OVERLAP, EVENT_STREAM: OPENAI_EVENTS}
+
+
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     messages: list[Message] = Field(min_length=1, max_length=200)
     workspaceId: str | None = None
     stream: bool = False
@@ -85,9 +112,14 @@ def _rejected(request: Req, err: UpstreamRejected) -> Response[bytes]:
 @post(
     "/v1/chat/completions",
     status_code=200,
-    opt=OVERLAP,
+    opt=_STREAMS,
     tags=["openai"],
     summary="OpenAI-compatible chat completions (stream or not) through the provider chain",
+    operation_id="createChatCompletion",
+    responses={
+        **_ok(CompletionView, "the completion, or with stream=true its chunks as SSE"),
+        **_RELAYED,
+    },
 )
 async def chat_completions(
     request: Req,
@@ -147,14 +179,22 @@ async def chat_completions(
     opt=OVERLAP,
     tags=["openai"],
     summary="OpenAI-compatible embeddings through the provider chain",
+    operation_id="createEmbeddings",
+    responses=_ok(EmbeddingsView, "the embeddings, as the provider sent them")
+    | refusals(
+        {
+            502: _NO_PROVIDER,
+            422: _REJECTED,
+            503: "`providers_unavailable`: no provider is configured (offline); "
+            "or the database is unreachable",
+        }
+    ),
 )
 async def embeddings(
     request: Req,
     gateway: NamedDependency[Gateway],
-    data: Annotated[dict[str, Any], Body()],
+    data: Annotated[EmbeddingsRequest, Body()],
 ) -> Response[Any]:
-    if "input" not in data:
-        raise ApiError(400, "invalid_input", "input: required (a string or a list of strings)")
     if gateway.offline:
         raise ApiError(
             503,
@@ -163,16 +203,23 @@ async def embeddings(
             attempts=[],
         )
     try:
-        result = await alongside_verdict(request.scope, lambda: gateway.embeddings(data))
+        # The body as the client sent it (validated above): unknown fields reach the provider.
+        payload: dict[str, Any] = await request.json()
+        result = await alongside_verdict(request.scope, lambda: gateway.embeddings(payload))
     except UpstreamRejected as err:
         return _rejected(request, err)
     return Response(result.body, headers=_headers(request, result.provider, result.upstream_ms))
 
 
-@get("/v1/models", tags=["openai"], summary="The models this gateway serves")
-async def models(request: Req, gateway: NamedDependency[Gateway]) -> Response[dict[str, Any]]:
+@get(
+    "/v1/models",
+    tags=["openai"],
+    summary="The models this gateway serves",
+    operation_id="listModels",
+)
+async def models(request: Req, gateway: NamedDependency[Gateway]) -> Response[ModelListView]:
     owner = gateway.providers[0].name if gateway.providers else "offline"
-    data = [
+    data: list[ModelView] = [
         {"id": m, "object": "model", "created": 0, "owned_by": owner}
         for m in dict.fromkeys([gateway.model, gateway.embedding_model])
     ]
@@ -182,8 +229,18 @@ async def models(request: Req, gateway: NamedDependency[Gateway]) -> Response[di
 @post(
     "/api/chat",
     status_code=200,
+    opt={EVENT_STREAM: CHAT_EVENTS},
     tags=["chat"],
     summary="The assistant: JSON, or with stream=true SSE events context, delta, done, error",
+    operation_id="chat",
+    responses=_ok(ChatView, "the answer, or with stream=true its events as SSE")
+    | refusals(
+        {
+            404: NO_WORKSPACE,
+            502: _NO_PROVIDER,
+            422: "`provider_rejected`: the provider refused the request itself",
+        }
+    ),
 )
 async def api_chat(
     request: Req,

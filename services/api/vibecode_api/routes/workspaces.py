@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Response, delete, get, post
+from litestar import delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, FromPath
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,26 +16,31 @@ from ..db import Database
 from ..identity import Identity
 from ..quotas import Quotas
 from ..sessions import START, STOP, SessionManager
+from ..views import SessionView, WorkspaceSummaryView, WorkspaceView
 from ..workspaces import Workspace
+from .openapi import refusals
+
+NO_WORKSPACE = "no such workspace of yours (another user's is not revealed either)"
+NOT_FOUND = refusals({404: NO_WORKSPACE})
+
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+"""No control characters (Unicode Cc), and at least one that is not a space."""
 
 
 class WorkspaceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(
         min_length=1,
         max_length=64,
-        description="1-64 printable characters, unique among your workspaces",
+        pattern=NAME_PATTERN,
+        description="1-64 characters, no control characters, not blank; unique among your "
+        "workspaces (surrounding spaces are trimmed)",
     )
 
     @field_validator("name")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        if not value.isprintable():
-            raise ValueError("must contain printable characters only")
-        return value
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()
 
 
 @post(
@@ -44,6 +49,13 @@ class WorkspaceCreate(BaseModel):
     status_code=201,
     tags=["workspaces"],
     summary="Create a workspace",
+    operation_id="createWorkspace",
+    responses=refusals(
+        {
+            403: "`quota_exceeded`: the tier's workspaces are all in use",
+            409: "`conflict`: you already have a workspace of that name",
+        }
+    ),
 )
 async def create_workspace(
     ctx: NamedDependency[RequestContext],
@@ -51,7 +63,7 @@ async def create_workspace(
     audit: NamedDependency[Audit],
     identity: NamedDependency[Identity],
     data: Annotated[WorkspaceCreate, Body()],
-) -> dict[str, Any]:
+) -> WorkspaceView:
     async with quotas.transaction(ctx) as conn:
         await quotas.require(conn, identity, {"workspaces": 1})
         row = await workspaces.insert(conn, identity, data.name)
@@ -65,20 +77,31 @@ async def create_workspace(
     return row.public()
 
 
-@get("/api/workspaces", tags=["workspaces"], summary="List your workspaces")
+@get(
+    "/api/workspaces",
+    tags=["workspaces"],
+    summary="List your workspaces",
+    operation_id="listWorkspaces",
+)
 async def list_workspaces(
     db: NamedDependency[Database], identity: NamedDependency[Identity]
-) -> list[dict[str, Any]]:
+) -> list[WorkspaceSummaryView]:
     async with db.connection() as conn:
         return await workspaces.listing(conn, identity)
 
 
-@get("/api/workspaces/{workspace_id:str}", tags=["workspaces"], summary="Read a workspace")
+@get(
+    "/api/workspaces/{workspace_id:str}",
+    tags=["workspaces"],
+    summary="Read a workspace",
+    operation_id="readWorkspace",
+    responses=NOT_FOUND,
+)
 async def read_workspace(
     sessions: NamedDependency[SessionManager],
     workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
-) -> dict[str, Any]:
+) -> WorkspaceView:
     await sessions.touch(workspace_id)
     return workspace.public()
 
@@ -88,6 +111,8 @@ async def read_workspace(
     opt={"audit": "workspace.delete"},
     tags=["workspaces"],
     summary="Delete a workspace with its files, chunks and session",
+    operation_id="deleteWorkspace",
+    responses=NOT_FOUND,
 )
 async def delete_workspace(
     ctx: NamedDependency[RequestContext],
@@ -112,6 +137,13 @@ async def delete_workspace(
     status_code=202,
     tags=["sessions"],
     summary="Start the workspace's console (code-server)",
+    operation_id="startSession",
+    responses=refusals(
+        {
+            403: "`quota_exceeded`: the tier's concurrent sessions are all running",
+            404: NO_WORKSPACE,
+        }
+    ),
 )
 async def start_session(
     ctx: NamedDependency[RequestContext],
@@ -119,7 +151,7 @@ async def start_session(
     identity: NamedDependency[Identity],
     workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
-) -> dict[str, Any]:
+) -> SessionView:
     return await sessions.start(ctx, identity, workspace.ref())
 
 
@@ -127,12 +159,14 @@ async def start_session(
     "/api/workspaces/{workspace_id:str}/session",
     tags=["sessions"],
     summary="The console's state: loading, starting, ready, error or stopped",
+    operation_id="readSession",
+    responses=NOT_FOUND,
 )
 async def session_status(
     sessions: NamedDependency[SessionManager],
     workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
-) -> dict[str, Any]:
+) -> SessionView:
     await sessions.touch(workspace_id)
     return await sessions.status(workspace.ref())
 
@@ -142,15 +176,16 @@ async def session_status(
     opt={"audit": STOP},
     tags=["sessions"],
     summary="Stop the console; the workspace's storage is kept",
+    operation_id="stopSession",
+    responses=NOT_FOUND,
 )
 async def stop_session(
     ctx: NamedDependency[RequestContext],
     sessions: NamedDependency[SessionManager],
     workspace: NamedDependency[Workspace],
     workspace_id: FromPath[str],
-) -> Response[None]:
+) -> None:
     await sessions.stop(ctx, workspace.ref())
-    return Response(None, status_code=204)
 
 
 handlers = [
