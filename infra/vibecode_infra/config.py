@@ -106,6 +106,21 @@ class Database(_Model):
     backups: Backups = Backups()
 
 
+class Scanner(_Model):
+    """clamd for upload scanning (the API's VIBE_CLAMD_URL). Memory per ClamAV's Docker guide
+    (docs.clamav.net, "ClamAV in Docker"): the signature engine alone takes about 1.2 GiB and
+    twice that while a daily update reloads it, so 3 GiB minimum, 4 GiB preferred."""
+
+    enabled: bool = True
+    image: str = "clamav/clamav-debian:1.4.5"
+    """Cisco-Talos/clamav-docker, clamav/1.4/debian (Jenkinsfile: FULL_VERSION 1.4.5, image
+    clamav-debian): the tag without `_base` has the signature databases built in."""
+    cpu_request: str = Field("250m", alias="cpuRequest")
+    cpu_limit: str = Field("1", alias="cpuLimit")
+    memory_request: str = Field("3Gi", alias="memoryRequest")
+    memory_limit: str = Field("4Gi", alias="memoryLimit")
+
+
 SITES = (
     "datadoghq.com",
     "us3.datadoghq.com",
@@ -241,6 +256,7 @@ class StackConfig(_Model):
     tls: Tls = Tls()
     api: Api = Api()
     database: Database = Database()
+    scanner: Scanner = Scanner()
     workspace_image: str = Field("vibecode/workspace:4.99.4", alias="workspaceImage")
     workspaces: list[WorkspaceSpec] = []
     users_file: str | None = Field(None, alias="usersFile")

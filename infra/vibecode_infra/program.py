@@ -11,6 +11,7 @@ from .components.addresses import API_NS
 from .components.api import Api
 from .components.data import Data
 from .components.edge import Edge
+from .components.scanner import Scanner
 from .components.workspace import Workspace
 
 
@@ -18,6 +19,8 @@ def build(root: Path | None = None) -> dict[str, object]:
     cfg = config.from_pulumi()
     edge = Edge("edge", cfg)
     data = Data("data", cfg, api_namespace=API_NS)
+    if cfg.scanner.enabled:
+        Scanner("scanner", cfg)
     api = Api(
         "api",
         cfg,

@@ -608,3 +608,40 @@ def test_the_workspace_image_puts_extensions_and_the_skeleton_where_the_pod_look
     dockerfile = (ROOT / "services/workspace/Dockerfile").read_text()
     assert f"--extensions-dir {EXTENSIONS_DIR} --install-extension" in dockerfile
     assert f"mkdir -p {EXTENSIONS_DIR} {SKELETON}/project" in dockerfile
+
+
+# -- upload scanning: clamd, reached by the API only ------------------------------------------
+def test_the_api_scans_uploads_with_the_clusters_clamd(rendered: Any) -> None:
+    _, _, ms = rendered
+    env = obj(ms, "ConfigMap", "vibecode-api-env", "vibecode")["data"]
+    assert env["VIBE_CLAMD_URL"] == "tcp://clamd.vibecode-scanner.svc.cluster.local:3310"
+    clamd = containers(obj(ms, "Deployment", "clamd", "vibecode-scanner"))
+    # The image's unprivileged entrypoint, its own PING/PONG check, and its built-in signatures
+    # copied into the volume that hides them (Cisco-Talos/clamav-docker, clamav/1.4/debian).
+    assert clamd["clamd"]["command"] == ["/init-unprivileged"]
+    assert clamd["clamd"]["startupProbe"]["exec"]["command"] == ["clamdcheck.sh"]
+    assert clamd["clamd"]["startupProbe"]["failureThreshold"] * 10 >= 360
+    assert "/var/lib/clamav/." in clamd["seed-databases"]["command"][-1]
+    assert clamd["clamd"]["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_an_api_policy_without_the_scanner_is_caught(dev: Any) -> None:
+    def no_egress(ms: list[dict[str, Any]], releases: list[dict[str, Any]]) -> None:
+        policy = obj(ms, "NetworkPolicy", "vibecode-api-traffic", "vibecode")
+        policy["spec"]["egress"] = [
+            rule
+            for rule in policy["spec"]["egress"]
+            if "vibecode-scanner" not in str(rule.get("to", ""))
+        ]
+
+    found = failures(dev, no_egress)
+    assert any("api → clamd (upload scanning)" in f for f in found), found
+
+
+def test_a_clamd_url_on_a_port_nothing_serves_is_caught(dev: Any) -> None:
+    def wrong_port(ms: list[dict[str, Any]], releases: list[dict[str, Any]]) -> None:
+        env = obj(ms, "ConfigMap", "vibecode-api-env", "vibecode")["data"]
+        env["VIBE_CLAMD_URL"] = env["VIBE_CLAMD_URL"].replace(":3310", ":3311")
+
+    found = failures(dev, wrong_port)
+    assert any("Service vibecode-scanner/clamd serves [3310], not 3311" in f for f in found), found

@@ -15,6 +15,7 @@ API_NS = "vibecode"
 OPERATOR_NS = "cnpg-system"
 DB_NS = "vibecode-data"
 DATADOG_NS = "datadog"
+SCANNER_NS = "vibecode-scanner"
 
 API_SERVICE = "vibecode-api"
 API_PORT = 8000
@@ -42,3 +43,10 @@ def workspace_authz_url(owner_namespace: str) -> str:
 
 DB_URI_HOST = f"{DB_CLUSTER}-rw.{DB_NS}.svc.cluster.local"
 """CloudNativePG's read-write Service for the Cluster (`<cluster>-rw`, port 5432)."""
+
+
+CLAMD_SERVICE = "clamd"
+CLAMD_PORT = 3310
+"""clamd's TCPSocket in the image's clamd.conf (clamav-docker's Dockerfile sets 3310)."""
+CLAMD_URL = f"tcp://{CLAMD_SERVICE}.{SCANNER_NS}.svc.cluster.local:{CLAMD_PORT}"
+"""The API's VIBE_CLAMD_URL: the scanner component's Service."""

@@ -28,8 +28,11 @@ from .addresses import (
     AUTH_NS,
     AUTH_PORT,
     AUTHELIA_AUTHZ_URL,
+    CLAMD_PORT,
+    CLAMD_URL,
     DB_NS,
     INGRESS_NS,
+    SCANNER_NS,
 )
 from .base import ingress_spec, namespace
 from .edge import auth_annotations, tls_annotations
@@ -125,6 +128,8 @@ class Api(pulumi.ComponentResource):
                 "VIBE_DOGSTATSD": "true" if cfg.datadog.enabled else "false",
                 "DD_TRACE_ENABLED": "true" if cfg.datadog.enabled else "false",
                 "DD_LOGS_INJECTION": "true",
+                # Every upload is scanned before it is stored; clamd away means 503 (closed).
+                **({"VIBE_CLAMD_URL": CLAMD_URL} if cfg.scanner.enabled else {}),
             },
             opts=child,
         )
@@ -194,6 +199,12 @@ class Api(pulumi.ComponentResource):
                 {"to": [network.ns_selector(DB_NS)], "ports": [{"port": 5432}]},
                 # Authelia: the workspace owner check asks it who is signed in.
                 {"to": [network.ns_selector(AUTH_NS)], "ports": [{"port": AUTH_PORT}]},
+                # clamd: uploads are scanned before they are stored.
+                *(
+                    [{"to": [network.ns_selector(SCANNER_NS)], "ports": [{"port": CLAMD_PORT}]}]
+                    if cfg.scanner.enabled
+                    else []
+                ),
                 # LLM providers and the Kubernetes API (sessions): HTTPS, never the metadata service.
                 {**network.ANY_EXCEPT_METADATA, "ports": [{"port": 443}, {"port": 6443}]},
                 # The node's Datadog agent (status.hostIP): DogStatsD and traces.

@@ -9,7 +9,15 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from ..components.addresses import API_NS, AUTH_NS, DATADOG_NS, DB_NS, INGRESS_NS, OPERATOR_NS
+from ..components.addresses import (
+    API_NS,
+    AUTH_NS,
+    DATADOG_NS,
+    DB_NS,
+    INGRESS_NS,
+    OPERATOR_NS,
+    SCANNER_NS,
+)
 from ..config import StackConfig
 from .model import Cluster, Pod
 from .netpol import Endpoint, decide
@@ -121,6 +129,17 @@ def matrix(cluster: Cluster, cfg: StackConfig) -> list[Flow]:
             True,
         ),
     ]
+    if cfg.scanner.enabled:
+        clamd = _ep("clamd", _pod(cluster, SCANNER_NS, **{"app.kubernetes.io/name": "clamd"}))
+        flows += [
+            Flow("api → clamd (upload scanning)", api, clamd, 3310, "TCP", True),
+            Flow("clamd → signature mirror", clamd, internet, 443, "TCP", True),
+            Flow("clamd → database", clamd, db, 5432, "TCP", False),
+            Flow(
+                "clamd → private network", clamd, Endpoint("private", ip=PRIVATE), 443, "TCP", False
+            ),
+            *(Flow(f"{ws.label} → clamd", ws, clamd, 3310, "TCP", False) for ws in workspaces),
+        ]
     for ns in sorted({p.namespace for p in cluster.pods if p.ours}):
         pod = next(p for p in cluster.pods if p.ours and p.namespace == ns)
         flows.append(Flow(f"{ns} → DNS", Endpoint(ns, pod=pod), dns, 53, "UDP", True))

@@ -271,7 +271,7 @@ def references(ctx: Context) -> list[str]:
 
 
 URL = re.compile(
-    r"\b(?P<scheme>https?)://(?P<svc>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
+    r"\b(?P<scheme>https?|tcp)://(?P<svc>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
     r"\.svc(\.cluster\.local)?(:(?P<port>\d+))?"
 )
 
@@ -301,7 +301,7 @@ def service_urls(ctx: Context) -> list[str]:
     for where, text in _urls(ctx):
         for match in URL.finditer(text):
             ns, name = match["ns"], match["svc"]
-            port = int(match["port"] or (443 if match["scheme"] == "https" else 80))
+            port = int(match["port"] or {"https": 443, "http": 80}.get(match["scheme"], 0))
             service = ctx.cluster.service(ns, name)
             if service is None:
                 near = sorted(s.name for s in ctx.cluster.services if s.namespace == ns)
