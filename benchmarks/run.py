@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from . import api_core, cli, console, gateway, infra, plots, rag, soak, telemetry, tenancy
+from . import api_core, cli, console, faults, gateway, infra, plots, rag, soak, telemetry, tenancy
 from ._harness import ROOT, Area, Row, machine
 
 AREAS = {
@@ -26,6 +26,7 @@ AREAS = {
     "cli": cli.run,
     "console": console.run,
     "soak": soak.run,
+    "faults": faults.run,
 }
 
 

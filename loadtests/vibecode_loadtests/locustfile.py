@@ -119,7 +119,11 @@ class ConsoleUser(FastHttpUser):
             catch_response=True,
         ) as r:
             text = r.text or ""
-            if "event: done" not in text:
+            if r.status_code != 200:
+                r.failure(f"HTTP {r.status_code}")
+            elif "event: error" in text:
+                r.failure("stream ended with an error event: " + text.rsplit("data: ", 1)[-1][:200])
+            elif "event: done" not in text:
                 r.failure("stream ended without a done event")
 
     @task(1)
