@@ -35,6 +35,7 @@ RECOVERY_S = 30.0
 READY_S = 15.0
 FLAP_FAULTS = ("503", "none", "cut_after_first_token", "none")
 FLAP_STEP_S = 5.0
+FILES_PER_WORKSPACE = 400
 
 
 class Writer(threading.Thread):
@@ -45,18 +46,29 @@ class Writer(threading.Thread):
         self.url, self.stopped = url, threading.Event()
         self.acknowledged: dict[str, str] = {}
         self.statuses: Counter[int] = Counter()
-        self.ws = ""
+        self.workspaces: list[str] = []
 
     def run(self) -> None:
         with httpx.Client(base_url=self.url, headers=WRITER, timeout=30) as http:
-            self.ws = http.post("/api/workspaces", json={"name": "faults"}).json()["id"]
             n = 0
             while not self.stopped.wait(0.2):
+                # A new workspace every FILES_PER_WORKSPACE files: the tier allows 500.
+                if len(self.workspaces) <= n // FILES_PER_WORKSPACE:
+                    try:
+                        ws = http.post("/api/workspaces", json={"name": f"faults-{n}"})
+                    except httpx.TransportError:
+                        self.statuses[0] += 1
+                        continue
+                    self.statuses[ws.status_code] += 1
+                    if ws.status_code == 201:
+                        self.workspaces.append(ws.json()["id"])
+                    continue
                 n += 1
                 body = f"# note {n}\n\nwritten at {time.time()}\n".encode()
                 try:
                     r = http.post(
-                        f"/api/workspaces/{self.ws}/files", files={"file": (f"n{n}.md", body)}
+                        f"/api/workspaces/{self.workspaces[-1]}/files",
+                        files={"file": (f"n{n}.md", body)},
                     )
                 except httpx.TransportError:
                     self.statuses[0] += 1
@@ -66,8 +78,10 @@ class Writer(threading.Thread):
                     self.acknowledged[f"n{n}.md"] = hashlib.sha256(body).hexdigest()
 
     def lost(self) -> list[str]:
-        files = httpx.get(f"{self.url}/api/workspaces/{self.ws}/files", headers=WRITER).json()
-        stored = {f["path"]: f["sha256"] for f in files}
+        stored = {}
+        for ws in self.workspaces:
+            files = httpx.get(f"{self.url}/api/workspaces/{ws}/files", headers=WRITER).json()
+            stored.update({f["path"]: f["sha256"] for f in files})
         return [p for p, digest in self.acknowledged.items() if stored.get(p) != digest]
 
 

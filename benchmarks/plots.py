@@ -96,6 +96,8 @@ def render(areas: list[Area], folder: Path) -> list[Path]:
     for area in areas:
         for prefix, (name, draw) in PLOTS.items():
             if area.title.startswith(prefix) and draw(area, folder / name):
-                area.notes.append(f"![{area.title}]({folder.name}/{name})")
+                link = f"![{area.title}]({folder.name}/{name})"
+                if link not in area.notes:  # a kept area has its link from the last report
+                    area.notes.append(link)
                 written.append(folder / name)
     return written
