@@ -5,6 +5,7 @@ in between and losing nothing it acknowledged."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -87,3 +88,49 @@ def test_a_killed_embedded_server_is_restarted_and_nothing_acknowledged_is_lost(
     listed = {f["path"] for f in httpx.get(files, headers=ALICE).json()}
     assert set(acknowledged) | {"after.md"} <= listed
     assert "embedded_postgres_died" in api.output()
+
+
+def _restarts(api: Any, at_least: int) -> dict[str, Any]:
+    """The embedded server's health once it has been restarted `at_least` times and is ready."""
+    deadline = time.monotonic() + 90  # a bound for a loaded machine, not a timing goal
+    while True:
+        assert time.monotonic() < deadline, f"no restart {at_least}:\n{api.output()[-3000:]}"
+        try:
+            health = httpx.get(f"{api.url}/api/health", timeout=5).json()["checks"]["database"]
+        except httpx.TransportError:
+            continue
+        embedded: dict[str, Any] = health["embedded"]
+        if embedded["restarts"] >= at_least and health["status"] == "ok":
+            return embedded
+
+
+def test_a_server_that_keeps_dying_is_restarted_after_a_growing_pause_said_in_one_line(
+    api_process: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    api = api_process({"VIBE_DATA_DIR": str(data), "VIBE_SAMPLES": "false"})
+    api.wait_ready(timeout=120)
+    for n in (1, 2, 3):  # each death within CRASH_LOOP_SECONDS of the restart before it
+        os.kill(_postmaster(data), signal.SIGKILL)
+        _restarts(api, n)
+    lines = [json.loads(line) for line in api.output().splitlines() if line.startswith("{")]
+    events = [e for e in lines if e.get("event", "").startswith("embedded_postgres_")]
+    deaths = [
+        e
+        for e in events
+        if e["event"] in ("embedded_postgres_died", "embedded_postgres_crash_loop")
+    ]
+    assert [e["event"] for e in deaths] == [
+        "embedded_postgres_died",
+        "embedded_postgres_crash_loop",
+        "embedded_postgres_crash_loop",
+    ]
+    assert [e["pause_seconds"] for e in deaths[1:]] == [1.0, 2.0]
+    assert "trying again in 2 s" in deaths[2]["detail"]
+    # Only a server that came up is a restart: one per death, whatever the attempts it took.
+    assert [e["restarts"] for e in events if e["event"] == "embedded_postgres_restarted"] == [
+        1,
+        2,
+        3,
+    ]
+    assert str(data / "pgdata" / "log") in deaths[2]["detail"]

@@ -185,20 +185,25 @@ class EmbeddedPostgres:
             else:
                 pause = 0.0
                 log.error("embedded_postgres_died", restarts=self.restarts, pgdata=str(self.pgdata))
+            retry = 0.0  # this restart's own attempts; `pause` is the crash loop's
             while True:
                 try:
                     await anyio.to_thread.run_sync(self.restart_server)
+                    proc = await anyio.to_thread.run_sync(self._process)
+                    if not self._alive(proc):
+                        # The wheel saw the dead server's files (or its last backends) and
+                        # started nothing: that is no restart.
+                        raise RuntimeError("no server process after the restart")
                     break
                 except Exception as err:  # its old backends may still hold shared memory
-                    pause = _longer(pause)
+                    retry = _longer(retry)
                     log.error(
                         "embedded_postgres_restart_failed",
                         error=str(err).splitlines()[0] if str(err) else type(err).__name__,
-                        retry_seconds=pause,
+                        retry_seconds=retry,
                     )
-                    await anyio.sleep(pause)
+                    await anyio.sleep(retry)
             self.restarts += 1
             self.restarting = False
             restarted_at = time.monotonic()
-            proc = await anyio.to_thread.run_sync(self._process)
             log.info("embedded_postgres_restarted", restarts=self.restarts)
