@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 from vibecode_fakeprovider import FakeProvider, serve_in_thread
-from vibecode_loadtests.run import locust
+from vibecode_loadtests.run import locust, p99_history
 
 from ._harness import Area, Row, Server
 
@@ -108,21 +108,21 @@ def _failures(out: Path) -> tuple[Counter[int], int, int]:
     return statuses, undone, errors
 
 
-def _p95_history(out: Path) -> list[tuple[float, float]]:
-    with (out / "loadtest_stats_history.csv").open() as fh:
-        return [
-            (float(r["Timestamp"]), float(r["95%"]))
-            for r in csv.DictReader(fh)
-            if r["Name"] == "Aggregated" and r["95%"] not in ("N/A", "0", "")
-        ]
-
-
 def _recovery(history: list[tuple[float, float]], ended: float, normal: float) -> float | None:
     """Seconds from a fault's end until the p95 is back at `normal` (None: it never was)."""
     for t, p95 in history:
         if t >= ended and p95 <= normal:
             return max(0.0, t - ended)
     return None
+
+
+def _within(metric: str, seconds: float | None, note: str) -> Row:
+    """A recovery row: seconds until normal again (or never), against RECOVERY_S."""
+    if seconds is None:
+        return Row(metric, "never", "", f"<= {RECOVERY_S:.0f} s", False, note)
+    return Row(
+        metric, round(seconds, 1), "s", f"<= {RECOVERY_S:.0f} s", seconds <= RECOVERY_S, note
+    )
 
 
 def run(quick: bool = False) -> Area:
@@ -210,7 +210,7 @@ def run(quick: bool = False) -> Area:
     for code, n in writer.statuses.items():
         if code >= 500 or code == 0:
             statuses[code] += n
-    history = _p95_history(out)
+    history = p99_history(out, "95%")
     quiet = [p for t, p in history if start + 15 <= t < start + kill_at]
     baseline = statistics.median(quiet) if quiet else 0.0
     normal = 1.5 * baseline
@@ -259,20 +259,14 @@ def run(quick: bool = False) -> Area:
             "a cut stream is continued on the fallback, or ends with an error event "
             f"(here: {stream_errors})",
         ),
-        Row(
+        _within(
             "p95 back to normal after the database restart",
-            round(recovered_db, 1) if recovered_db is not None else "never",
-            "s" if recovered_db is not None else "",
-            f"<= {RECOVERY_S:.0f} s",
-            recovered_db is not None and recovered_db <= RECOVERY_S,
+            recovered_db,
             f"normal: <= {normal:.0f} ms (1.5x the quiet p95 of {baseline:.0f} ms)",
         ),
-        Row(
+        _within(
             "p95 back to normal after the provider stops flapping",
-            round(recovered_flap, 1) if recovered_flap is not None else "never",
-            "s" if recovered_flap is not None else "",
-            f"<= {RECOVERY_S:.0f} s",
-            recovered_flap is not None and recovered_flap <= RECOVERY_S,
+            recovered_flap,
             f"the fallback served {served_by_fallback} provider requests",
         ),
     ]

@@ -193,13 +193,14 @@ def minute_ends(points: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(first), statistics.median(last)
 
 
-def p99_history(out: Path) -> list[tuple[float, float]]:
-    """(timestamp, p99 ms) of all requests, from Locust's `--csv-full-history`."""
+def p99_history(out: Path, column: str = "99%") -> list[tuple[float, float]]:
+    """(timestamp, p99 ms) of all requests, from Locust's `--csv-full-history` (another
+    percentile with `column`, e.g. "95%"; each is over the last 10 s)."""
     with (out / "loadtest_stats_history.csv").open() as fh:
         return [
-            (float(r["Timestamp"]), float(r["99%"]))
+            (float(r["Timestamp"]), float(r[column]))
             for r in csv.DictReader(fh)
-            if r["Name"] == "Aggregated" and r["99%"] not in ("N/A", "0", "")
+            if r["Name"] == "Aggregated" and r[column] not in ("N/A", "0", "")
         ]
 
 
