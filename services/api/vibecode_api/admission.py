@@ -16,6 +16,7 @@ from .errors import ApiError, send_error
 from .identity import IdentityResolver
 from .rate_limit import RateLimitCheck
 from .services import Services
+from .tokens import ACCOUNT_ONLY, bearer, token_scope_refusal
 
 _OPEN_PREFIXES = ("/api/health", "/api/monitoring", "/api/authz/")
 _GATED_PREFIXES = ("/api/", "/v1/")
@@ -49,8 +50,20 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         resolver: IdentityResolver = state.identity
-        identity = resolver.resolve(scope)
-        ctx = RequestContext.of(scope, identity.user, services.settings.dry_run)
+        token = bearer(scope)
+        try:
+            # A trusted proxy identity wins: it is the signed-in browser (2FA) behind the
+            # ingress. A token counts from any peer that brings no such identity.
+            identity = resolver.resolve(scope, dev_user=token is None)
+        except ApiError:
+            if token is None:
+                raise
+            identity = await services.tokens.authenticate(token)
+        else:
+            await services.tokens.remember(identity)
+        if identity.workspace_scope is not None and scope["route_handler"].opt.get(ACCOUNT_ONLY):
+            raise token_scope_refusal()
+        ctx = RequestContext.of(scope, identity.user, services.settings.dry_run, identity.token_id)
         scope["state"]["identity"] = identity
         scope["state"]["context"] = ctx
         if console:  # an identity, but not an API call: the hourly limit does not apply

@@ -41,13 +41,14 @@ from .providers import Gateway
 from .quotas import Quotas
 from .rag import search
 from .rag.service import Rag
-from .routes import account, files, health, llm, monitoring, openapi, workspaces
+from .routes import account, files, health, llm, monitoring, openapi, tokens, workspaces
 from .routes import authz as authz_routes
 from .routes.dependencies import owned_workspace
 from .services import DEPENDENCIES, Services
 from .sessions import SessionManager
 from .settings import Settings, load_settings
 from .stats import RequestStats
+from .tokens import Tokens
 
 log = logs.get_logger(__name__)
 
@@ -110,6 +111,7 @@ def _lifespan(settings: Settings, clock: Clock) -> Any:
         gateway = Gateway(settings, clock=clock.monotonic)
         authz = WorkspaceAuthz(settings)
         rag = Rag(settings, db, quotas, audit, gateway)
+        tokens = Tokens(db, audit, app.state.identity)
         app.state.services = Services(
             settings=settings,
             clock=clock,
@@ -120,6 +122,7 @@ def _lifespan(settings: Settings, clock: Clock) -> Any:
             gateway=gateway,
             authz=authz,
             rag=rag,
+            tokens=tokens,
             embedded=embedded,
         )
         await db.open()
@@ -241,6 +244,7 @@ def create_app(
         *account.handlers,
         *llm.handlers,
         *files.handlers,
+        *tokens.handlers,
         *console.handlers,
         *extra_handlers,
     ]

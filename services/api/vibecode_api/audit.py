@@ -41,8 +41,8 @@ class Audit:
         if not self.enabled:
             return
         await conn.execute(
-            "INSERT INTO audit_events (actor, action, target, outcome, request_id, detail)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO audit_events (actor, action, target, outcome, request_id, detail,"
+            " token_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 ctx.actor,
                 action or ctx.action,
@@ -50,6 +50,7 @@ class Audit:
                 outcome,
                 ctx.request_id,
                 Jsonb(detail or {}),
+                ctx.token_id,
             ),
         )
 

@@ -17,9 +17,13 @@ class RequestContext:
     target: str = ""
     """the request's path: what a refusal's audit row names"""
     dry_run: bool = False
+    token_id: str = ""
+    """the bearer token the request came with, which its audit rows name"""
 
     @classmethod
-    def of(cls, scope: dict[str, Any], actor: str, dry_run: bool) -> RequestContext:
+    def of(
+        cls, scope: dict[str, Any], actor: str, dry_run: bool, token_id: str = ""
+    ) -> RequestContext:
         handler = scope.get("route_handler")
         return cls(
             actor=actor,
@@ -27,6 +31,7 @@ class RequestContext:
             action=handler.opt.get("audit", "") if handler is not None else "",
             target=scope.get("path", ""),
             dry_run=dry_run,
+            token_id=token_id,
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -39,6 +39,13 @@ class Identity:
     name: str = ""
     tier_name: TierName = TierName.free
     is_admin: bool = False
+    token_id: str = ""
+    """the bearer token this request came with ("" through the auth proxy)"""
+    workspace_scope: str | None = None
+    """a workspace token's one workspace: every other is not found"""
+
+    def with_token(self, token_id: str, workspace_id: str | None) -> Identity:
+        return replace(self, token_id=token_id, workspace_scope=workspace_id)
 
     @cached_property
     def tier(self) -> Tier:
@@ -91,7 +98,8 @@ class IdentityResolver:
                 self._peer_cache[host] = known
         return known
 
-    def resolve(self, scope: dict[str, Any]) -> Identity:
+    def resolve(self, scope: dict[str, Any], *, dev_user: bool = True) -> Identity:
+        """The proxy's identity (or, with `dev_user` and no proxy headers, VIBE_DEV_USER's)."""
         client = scope.get("client")
         peer = client[0] if client else None
         found: dict[bytes, str] = {}
@@ -117,17 +125,18 @@ class IdentityResolver:
             )
         user = found.get(b"remote-user", "")
         if not user:
-            if found or not self.dev_user:
+            if found or not self.dev_user or not dev_user:
                 raise unauthenticated("no identity: the auth proxy sent no Remote-User header")
-            return self._identity(self.dev_user, (), "", self.dev_user)
+            return self.identity(self.dev_user, (), "", self.dev_user)
         if len(user) > 256:
             raise ApiError(400, "invalid_input", "Remote-User is longer than 256 characters")
         groups = tuple(g.strip() for g in found.get(b"remote-groups", "").split(",") if g.strip())
-        return self._identity(
+        return self.identity(
             user, groups, found.get(b"remote-email", ""), found.get(b"remote-name", "")
         )
 
-    def _identity(self, user: str, groups: tuple[str, ...], email: str, name: str) -> Identity:
+    def identity(self, user: str, groups: tuple[str, ...], email: str, name: str) -> Identity:
+        """A user with the tier and admin rights their groups give."""
         premium = any(g in self.premium for g in groups)
         return Identity(
             user=user,

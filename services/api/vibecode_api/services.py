@@ -19,6 +19,7 @@ from .quotas import Quotas
 from .rag.service import Rag
 from .sessions import SessionManager
 from .settings import Settings
+from .tokens import Tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Services:
     gateway: Gateway
     authz: WorkspaceAuthz
     rag: Rag
+    tokens: Tokens
     embedded: EmbeddedPostgres | None
     """the embedded server when no VIBE_DATABASE_URL is set (health reports its restarts)"""
 

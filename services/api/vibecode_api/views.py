@@ -122,7 +122,31 @@ class AuditEventView(TypedDict):
     target: str
     outcome: str
     requestId: str
+    tokenId: str
+    """the bearer token the request came with; "" through the auth proxy"""
     detail: dict[str, Any]
+
+
+class TokenView(TypedDict):
+    """A token as its owner sees it later: never the secret."""
+
+    id: str
+    name: str
+    workspaceId: str | None
+    createdAt: str
+    expiresAt: str | None
+    lastUsedAt: str | None
+
+
+class CreatedTokenView(TypedDict):
+    """A new token, with its secret: shown this once."""
+
+    id: str
+    name: str
+    token: str
+    workspaceId: str | None
+    createdAt: str
+    expiresAt: str | None
 
 
 class PoolView(TypedDict):

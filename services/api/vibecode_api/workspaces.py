@@ -82,7 +82,10 @@ async def insert(conn: psycopg.AsyncConnection[Any], identity: Identity, name: s
 async def owned(
     conn: psycopg.AsyncConnection[Any], identity: Identity, workspace_id: str
 ) -> Workspace:
-    """The caller's workspace, or 404 (also when it belongs to someone else)."""
+    """The caller's workspace, or 404 (also when it belongs to someone else, or lies outside
+    the caller's workspace token)."""
+    if identity.workspace_scope is not None and workspace_id != identity.workspace_scope:
+        raise not_found(workspace_id)
     async with conn.cursor(row_factory=class_row(Workspace)) as cur:
         await cur.execute(
             f"SELECT {_COLUMNS} FROM workspaces WHERE id = %s AND user_id = %s",
@@ -103,8 +106,9 @@ async def listing(
             " coalesce(sum(f.chunk_count), 0) AS chunks, s.state AS session"
             " FROM workspaces w LEFT JOIN files f ON f.workspace_id = w.id"
             " LEFT JOIN sessions s ON s.workspace_id = w.id"
-            " WHERE w.user_id = %s GROUP BY w.id, s.state ORDER BY w.created_at, w.id",
-            (identity.user,),
+            " WHERE w.user_id = %s AND (%s::text IS NULL OR w.id = %s)"
+            " GROUP BY w.id, s.state ORDER BY w.created_at, w.id",
+            (identity.user, identity.workspace_scope, identity.workspace_scope),
         )
     ).fetchall()
     return [

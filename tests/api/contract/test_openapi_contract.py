@@ -49,7 +49,8 @@ def test_the_api_answers_as_its_openapi_document_says(api: Any, tmp_path: Path) 
             files={"file": ("notes.md", b"# Deploying\n\nRun pulumi up, then watch the canary.\n")},
         )
         assert upload.status_code == 201, upload.text
-    common = (HERE / "schemathesis.toml").read_text()
+        token = client.post("/api/tokens", json={"name": "schemathesis"}).json()["token"]
+    common = Template((HERE / "schemathesis.toml").read_text()).substitute(token=token)
     real = Template((HERE / "real-workspace.toml").read_text()).substitute(
         workspace_id=workspace_id
     )

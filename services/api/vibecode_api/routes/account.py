@@ -57,7 +57,7 @@ async def audit_events(
     async with db.connection() as conn:
         rows = await (
             await conn.execute(
-                f"SELECT id, at, actor, action, target, outcome, request_id, detail"
+                f"SELECT id, at, actor, action, target, outcome, request_id, detail, token_id"
                 f" FROM audit_events {where} ORDER BY id DESC LIMIT %s",
                 [*params, limit],
             )
@@ -71,6 +71,7 @@ async def audit_events(
             "target": r["target"],
             "outcome": r["outcome"],
             "requestId": r["request_id"],
+            "tokenId": r["token_id"],
             "detail": r["detail"],
         }
         for r in rows

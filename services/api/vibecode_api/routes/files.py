@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import workspaces
 from ..audit import Audit
@@ -28,22 +28,16 @@ from ..sessions import SessionManager
 from ..views import FileView, IngestView, SearchView
 from ..workspaces import Workspace
 from .openapi import refusals
+from .types import INTEGRAL
 from .workspaces import NO_WORKSPACE, NOT_FOUND
 
 Req = Request[Any, Any, Any]
 
 
-def _integral(value: Any) -> Any:
-    """JSON Schema's integer includes 28.0; pydantic's strict int would refuse it."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     query: str = Field(min_length=1, max_length=2000, description="1-2000 characters")
-    topK: Annotated[int, BeforeValidator(_integral)] = Field(
-        5, ge=1, le=50, description="1-50 results"
-    )
+    topK: Annotated[int, Field(ge=1, le=50), INTEGRAL] = Field(5, description="1-50 results")
     threshold: float | None = Field(None, ge=0, le=1, description="minimum similarity, 0-1")
 
 

@@ -88,6 +88,7 @@ _LINKS: dict[str, list[tuple[str, str, str, dict[str, str]]]] = {
             ("StopSession", "stopSession"),
         )
     ],
+    "createToken": [("201", "RevokeToken", "revokeToken", {"token_id": "$response.body#/id"})],
     "uploadFile": [
         (
             status,
@@ -136,6 +137,16 @@ def finish(app: Litestar, doc: dict[str, Any]) -> dict[str, Any]:
         "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
         "description": ErrorBody.__doc__,
     }
+    doc["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "vibe_ token (POST /api/tokens)",
+            "description": "A token acts as its user from any peer. Browsers need none: behind "
+            "the ingress, the auth proxy (Authelia) identifies them with Remote-* headers, "
+            "which count only from trusted peers and win over a token.",
+        }
+    }
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -155,6 +166,7 @@ def _complete(op: dict[str, Any], handler: Any, path: str, schemas: dict[str, An
     if "400" not in responses and ("parameters" in op or "requestBody" in op):
         _add(responses, 400, _error(_ADMISSION[400]))
     if is_gated(path):
+        op["security"] = [{"bearer": []}]
         for status, text in _ADMISSION.items():
             _add(responses, status, _error(text, _RATE_HEADERS if status == 429 else ()))
         if handler.opt.get("audit"):

@@ -16,6 +16,7 @@ from ..db import Database
 from ..identity import Identity
 from ..quotas import Quotas
 from ..sessions import START, STOP, SessionManager
+from ..tokens import ACCOUNT_ONLY
 from ..views import SessionView, WorkspaceSummaryView, WorkspaceView
 from ..workspaces import Workspace
 from .openapi import refusals
@@ -45,7 +46,7 @@ class WorkspaceCreate(BaseModel):
 
 @post(
     "/api/workspaces",
-    opt={"audit": "workspace.create"},
+    opt={"audit": "workspace.create", ACCOUNT_ONLY: True},
     status_code=201,
     tags=["workspaces"],
     summary="Create a workspace",
@@ -108,7 +109,7 @@ async def read_workspace(
 
 @delete(
     "/api/workspaces/{workspace_id:str}",
-    opt={"audit": "workspace.delete"},
+    opt={"audit": "workspace.delete", ACCOUNT_ONLY: True},
     tags=["workspaces"],
     summary="Delete a workspace with its files, chunks and session",
     operation_id="deleteWorkspace",
