@@ -36,10 +36,11 @@ ACCOUNT_ONLY = "account_only"
 """A handler `opt` key: refused (403 `token_scope`) to a workspace token (admission checks)."""
 LAST_USED_EVERY = "1 minute"
 
+_LIVE = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
+"""What makes a token count: neither revoked nor expired."""
 _AUTHENTICATE = f"""
 WITH token AS (
-    SELECT id, user_id, workspace_id FROM api_tokens
-    WHERE secret_sha256 = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+    SELECT id, user_id, workspace_id FROM api_tokens WHERE secret_sha256 = %s AND {_LIVE}
 ), touched AS (
     UPDATE api_tokens SET last_used_at = now()
     WHERE id = (SELECT id FROM token)
@@ -181,8 +182,7 @@ class Tokens:
         async with self.db.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                "SELECT * FROM api_tokens WHERE user_id = %s AND revoked_at IS NULL"
-                " AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at, id",
+                f"SELECT * FROM api_tokens WHERE user_id = %s AND {_LIVE} ORDER BY created_at, id",
                 (identity.user,),
             )
             return [_view(r) for r in await cur.fetchall()]
@@ -190,16 +190,11 @@ class Tokens:
     async def revoke(self, ctx: RequestContext, identity: Identity, token_id: str) -> None:
         """Revoke one of the caller's tokens (404 for anyone else's, as for workspaces)."""
         async with self.db.connection() as conn, conn.transaction():
-            revoked = await self.revoke_in(conn, identity.user, token_id)
-            if not revoked:
+            cur = await conn.execute(
+                "UPDATE api_tokens SET revoked_at = now()"
+                " WHERE id = %s AND user_id = %s AND revoked_at IS NULL RETURNING id",
+                (token_id, identity.user),
+            )
+            if await cur.fetchone() is None:
                 raise ApiError(404, "not_found", f"token {token_id!r} does not exist")
             await self.audit.record(conn, ctx, "success", target=token_id)
-
-    @staticmethod
-    async def revoke_in(conn: psycopg.AsyncConnection[Any], user: str, token_id: str) -> bool:
-        cur = await conn.execute(
-            "UPDATE api_tokens SET revoked_at = now()"
-            " WHERE id = %s AND user_id = %s AND revoked_at IS NULL RETURNING id",
-            (token_id, user),
-        )
-        return await cur.fetchone() is not None

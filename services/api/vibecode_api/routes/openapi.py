@@ -131,12 +131,8 @@ def finish(app: Litestar, doc: dict[str, Any]) -> dict[str, Any]:
     """The served document: Litestar's, completed as the module docstring says."""
     doc = copy.deepcopy(doc)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-    schemas["ErrorBody"] = {
-        "type": "object",
-        "required": ["error", "detail"],
-        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
-        "description": ErrorBody.__doc__,
-    }
+    # Litestar wrote it from the TypedDict, which every route's `refusals` name.
+    schemas["ErrorBody"]["description"] = ErrorBody.__doc__
     doc["components"]["securitySchemes"] = {
         "bearer": {
             "type": "http",
